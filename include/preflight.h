@@ -1,0 +1,259 @@
+/*
+ * preflight — check media and parameters against a generation API's input
+ * schema before uploading or paying.
+ *
+ * This is the one public header of libpreflight. Handles are opaque; every
+ * function that can fail returns a pf_err and leaves a one-line message that
+ * names the file or URL and the reason in its context (pf_ctx_error()).
+ * Callers propagate the code without adding text.
+ */
+#ifndef PREFLIGHT_H
+#define PREFLIGHT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PF_VERSION_MAJOR 0
+#define PF_VERSION_MINOR 1
+#define PF_VERSION_PATCH 0
+#define PF_VERSION "0.1.0"
+
+/*
+ * Error codes. Append-only: a code never changes its number or its name,
+ * because scripts match on the name in JSON output and on the exit code.
+ * X(suffix, stable name, message)
+ */
+#define PF_ERRNO_MAP(X)                                                      \
+    X(OK,        "ok",          "success")                                   \
+    X(EUSAGE,    "usage",       "invalid usage")                             \
+    X(ENOMEM,    "no_memory",   "out of memory")                             \
+    X(ENOENT,    "not_found",   "no such file or URL")                       \
+    X(EIO,       "io",          "read error")                                \
+    X(EEMPTY,    "empty",       "empty file")                                \
+    X(EFORMAT,   "format",      "not a recognised image or video")           \
+    X(ECORRUPT,  "corrupt",     "corrupt or truncated media")                \
+    X(ELIMIT,    "limit",       "exceeds a safety limit")                    \
+    X(EJSON,     "json",        "malformed JSON")                            \
+    X(ESCHEMA,   "schema",      "invalid schema")                            \
+    X(ENOMODEL,  "no_model",    "unknown model")                             \
+    X(ENET,      "network",     "network error")                             \
+    X(EHTTP,     "http",        "HTTP error status")                         \
+    X(EINTERNAL, "internal",    "internal error")
+
+typedef enum pf_err {
+#define PF__ERR_ENUM(suffix, name, msg) PF_##suffix,
+    PF_ERRNO_MAP(PF__ERR_ENUM)
+#undef PF__ERR_ENUM
+    PF__ERR_COUNT
+} pf_err;
+
+/* Static message and stable snake_case name of a code ("not_found"). */
+const char *pf_strerror(pf_err err);
+const char *pf_err_name(pf_err err);
+
+/* Frees memory returned by this library (JSON strings). Accepts NULL. */
+void pf_free(void *p);
+
+/* ---- context ------------------------------------------------------------ */
+
+typedef struct pf_ctx pf_ctx;
+
+/* A context carries options and the last error message. Not thread-safe:
+ * use one context per thread. Returns NULL only when out of memory. */
+pf_ctx *pf_ctx_new(void);
+/* Accepts NULL; safe to call once per context. */
+void pf_ctx_free(pf_ctx *ctx);
+
+/* The message of the last failure in this context: one line naming the file
+ * or URL and the reason. Empty string when nothing failed. Valid until the
+ * next call that fails in this context. */
+const char *pf_ctx_error(const pf_ctx *ctx);
+
+/* Where bundled model rules are searched first; NULL restores the default
+ * ($PREFLIGHT_RULES_DIR, then the installed rules). The string is copied. */
+pf_err pf_ctx_set_rules_dir(pf_ctx *ctx, const char *dir);
+
+/* Allow plain http:// URLs to be probed (local test servers). Without it an
+ * http:// media URL is a violation, since the APIs fetch over HTTPS only. */
+void pf_ctx_set_allow_http(pf_ctx *ctx, int allow);
+
+/* Optional diagnostic sink for --verbose. Messages never contain secrets or
+ * URL query strings. */
+typedef void (*pf_log_fn)(void *userdata, const char *line);
+void pf_ctx_set_log(pf_ctx *ctx, pf_log_fn fn, void *userdata);
+
+/* ---- probing ------------------------------------------------------------ */
+
+typedef enum pf_media_kind {
+    PF_MEDIA_UNKNOWN = 0,
+    PF_MEDIA_IMAGE,
+    PF_MEDIA_VIDEO,
+    PF_MEDIA_AUDIO
+} pf_media_kind;
+
+typedef enum pf_source_kind {
+    PF_SOURCE_FILE = 0,
+    PF_SOURCE_URL,
+    PF_SOURCE_DATA          /* a data: URI carried inline in the request */
+} pf_source_kind;
+
+/* Facts about one media file, as a server would see them. width and height
+ * are as displayed: EXIF orientation, rotation metadata and sample aspect
+ * ratio are applied; the stored size is in coded_width/coded_height.
+ * Unknown numbers are -1 (0 for has_audio/has_video/has_alpha). */
+typedef struct pf_media_info {
+    pf_media_kind kind;
+    pf_source_kind source;
+    char format[32];        /* "jpeg", "png", "mp4", "webp", "matroska"... */
+    char codec[32];         /* "jpeg", "png", "h264", "vp9"... */
+    int width, height;      /* as displayed */
+    int coded_width, coded_height;
+    int rotation;           /* clockwise degrees applied: 0, 90, 180, 270 */
+    int orientation;        /* EXIF orientation 1-8, 0 when absent */
+    int has_video, has_audio, has_alpha;
+    int progressive;        /* JPEG progressive / PNG interlaced */
+    int bit_depth;
+    int64_t file_size;      /* bytes */
+    double duration;        /* seconds */
+    double fps;
+    int64_t frame_count;
+    int64_t bit_rate;       /* bits per second, container-level */
+    char audio_codec[32];
+    int64_t bytes_read;     /* how many bytes the probe actually read */
+} pf_media_info;
+
+/* Probes a local path, an http(s) URL or a data: URI. Reads headers only:
+ * no full decode, no allocation from a header's claimed size. On failure
+ * returns the code, sets the context's message and leaves *info zeroed. */
+pf_err pf_probe(pf_ctx *ctx, const char *path_or_url, pf_media_info *info);
+
+/* The facts as a JSON object text; caller frees with pf_free(). NULL when
+ * out of memory. */
+char *pf_media_info_to_json(const pf_media_info *info);
+
+const char *pf_media_kind_name(pf_media_kind kind);
+
+/* ---- schemas ------------------------------------------------------------ */
+
+typedef struct pf_schema pf_schema;
+
+/* Loads a bundled model by its documented path. RunComfy is the default
+ * provider ("runwayml/runway-aleph/video-to-video"); others are prefixed
+ * ("cometapi:runwayml/v1/video_to_video"). On failure *out is NULL. */
+pf_err pf_schema_load_model(pf_ctx *ctx, const char *model_id,
+                            pf_schema **out);
+
+/* Loads a schema file: either a preflight rules file (as in rules/) or a
+ * RunComfy input schema copied verbatim from a model's docs page. model_id
+ * names it in reports (may be NULL). On failure *out is NULL. */
+pf_err pf_schema_load_file(pf_ctx *ctx, const char *path,
+                           const char *model_id, pf_schema **out);
+
+/* Same, from a JSON text in memory (fuzzing, embedding). */
+pf_err pf_schema_load_text(pf_ctx *ctx, const char *text, size_t len,
+                           const char *name, pf_schema **out);
+
+void pf_schema_free(pf_schema *schema);
+const char *pf_schema_model(const pf_schema *schema);
+const char *pf_schema_provider(const pf_schema *schema);
+
+/* Calls fn once per bundled model, sorted by id. Returns the first error
+ * met while reading the rules directory. */
+typedef void (*pf_model_fn)(void *userdata, const char *id,
+                            const char *provider, const char *title);
+pf_err pf_models_foreach(pf_ctx *ctx, pf_model_fn fn, void *userdata);
+
+/* ---- requests ----------------------------------------------------------- */
+
+typedef struct pf_request pf_request;
+
+pf_request *pf_request_new(void);
+void pf_request_free(pf_request *req);
+
+/* Reads a request JSON object from a file ("-" is stdin). Media values may
+ * be URLs, data URIs or local paths. Fields already set are replaced. */
+pf_err pf_request_load_file(pf_ctx *ctx, pf_request *req, const char *path);
+
+/* FIELD=VALUE: a string. Setting a field again appends, turning it into an
+ * array; a scalar given for an array field becomes a one-element array at
+ * check time. */
+pf_err pf_request_add_string(pf_ctx *ctx, pf_request *req, const char *field,
+                             const char *value);
+/* FIELD:=JSON: a raw JSON value. */
+pf_err pf_request_add_json(pf_ctx *ctx, pf_request *req, const char *field,
+                           const char *json);
+/* FIELD=@PATH: a local media file. */
+pf_err pf_request_add_file(pf_ctx *ctx, pf_request *req, const char *field,
+                           const char *path);
+
+/* The request as JSON (caller frees with pf_free). */
+char *pf_request_to_json(const pf_request *req);
+
+/* ---- checking ----------------------------------------------------------- */
+
+typedef struct pf_report pf_report;
+
+typedef struct pf_violation {
+    const char *field;      /* "image_urls[0]" */
+    const char *rule;       /* as written: "width_pixels<=", "required"... */
+    const char *limit;      /* JSON text of the limit, or NULL */
+    const char *actual;     /* JSON text of the measured value, or NULL */
+    const char *message;    /* the schema's validation_error, or ours */
+} pf_violation;
+
+typedef struct pf_warning {
+    const char *field;
+    const char *message;
+} pf_warning;
+
+typedef struct pf_input_error {
+    const char *field;
+    pf_err code;
+    const char *message;    /* names the file or URL and the reason */
+} pf_input_error;
+
+/* Checks a request against a schema: every parameter keyword, every media
+ * input probed and every validation rule evaluated. Returns PF_OK when the
+ * check was made (the report then says whether it passed); media that could
+ * not be probed are recorded as input errors in the report and checking
+ * goes on. Any other code means no report (*out NULL). */
+pf_err pf_check(pf_ctx *ctx, const pf_schema *schema, const pf_request *req,
+                pf_report **out);
+
+void pf_report_free(pf_report *report);
+
+/* 1 when there is no violation and no input error. */
+int pf_report_ok(const pf_report *report);
+
+size_t pf_report_violation_count(const pf_report *report);
+const pf_violation *pf_report_violation(const pf_report *report, size_t i);
+size_t pf_report_warning_count(const pf_report *report);
+const pf_warning *pf_report_warning(const pf_report *report, size_t i);
+size_t pf_report_error_count(const pf_report *report);
+const pf_input_error *pf_report_error(const pf_report *report, size_t i);
+
+/* Probed media inputs, by field path. */
+size_t pf_report_input_count(const pf_report *report);
+const pf_media_info *pf_report_input(const pf_report *report, size_t i,
+                                     const char **field, const char **value);
+
+/* Defaults the API will apply to absent optional fields, as a JSON object
+ * text owned by the report. */
+const char *pf_report_defaults_json(const pf_report *report);
+
+/* The whole report as one JSON object: {"ok", "model", "violations",
+ * "warnings", "errors", "defaults", "inputs"}. Caller frees with pf_free. */
+char *pf_report_to_json(const pf_report *report);
+
+/* Process exit status that follows from a report: 0 pass, 1 violations,
+ * 2 when some input could not be checked. */
+int pf_report_exit_code(const pf_report *report);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PREFLIGHT_H */

@@ -1,0 +1,64 @@
+/*
+ * Internal declarations shared by the library's modules. Nothing here is
+ * public: the CLI and tests outside the library use include/preflight.h.
+ */
+#ifndef PF_CORE_INTERNAL_H
+#define PF_CORE_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "preflight.h"
+
+#define PF__ERRBUF 1024
+
+struct pf_ctx {
+    char error[PF__ERRBUF];
+    char *rules_dir;            /* override, or NULL */
+    int allow_http;
+    pf_log_fn log_fn;
+    void *log_userdata;
+    /* Safety limits, on by default (libvips' fail_on spirit): a probe never
+     * reads more than max_probe_bytes of one input nor takes longer than
+     * probe_timeout_ms, whatever the file claims. */
+    int64_t max_probe_bytes;
+    int probe_timeout_ms;
+    int64_t max_remote_head;    /* bytes kept when a server ignores Range */
+};
+
+/* Sets the context's one-line error and returns err, so a detection site
+ * reads `return pf__error(ctx, PF_ECORRUPT, "%s: truncated PNG", path);`.
+ * Quietly truncates messages that do not fit. */
+pf_err pf__error(pf_ctx *ctx, pf_err err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void pf__clear_error(pf_ctx *ctx);
+
+/* --verbose diagnostics; a no-op without a log sink. */
+void pf__log(pf_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Copies src into a fixed buffer, always terminated. */
+void pf__strlcpy(char *dst, const char *src, size_t size);
+
+/* malloc'd printf; NULL when out of memory. */
+char *pf__asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Reads a whole small file (schemas, requests) into a NUL-terminated buffer,
+ * refusing anything larger than max_bytes. "-" reads stdin. */
+pf_err pf__read_text_file(pf_ctx *ctx, const char *path, size_t max_bytes,
+                          char **out, size_t *out_len);
+
+/* Number of Unicode code points in a UTF-8 string, or -1 when it is not
+ * valid UTF-8 (JSON Schema's maxLength counts characters, not bytes). */
+long pf__utf8_length(const char *s);
+
+/* Formats a double the way JSON would: integers without a fraction, others
+ * with the shortest representation that reads back the same. */
+void pf__format_number(char *buf, size_t size, double v);
+
+/* Redacts the query string and userinfo of a URL for messages and logs:
+ * presigned signatures must never reach a terminal or a log file. */
+void pf__redact_url(char *dst, size_t size, const char *url);
+
+#endif

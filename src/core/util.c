@@ -1,0 +1,185 @@
+/* Small string and file helpers shared by every module. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+void pf__strlcpy(char *dst, const char *src, size_t size)
+{
+    size_t n;
+
+    if (!size)
+        return;
+    n = strlen(src);
+    if (n >= size)
+        n = size - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+char *pf__asprintf(const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    char *s;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || !(s = malloc((size_t)n + 1)))
+        return NULL;
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+pf_err pf__read_text_file(pf_ctx *ctx, const char *path, size_t max_bytes,
+                          char **out, size_t *out_len)
+{
+    FILE *f = NULL;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    pf_err rc = PF_OK;
+    int is_stdin = strcmp(path, "-") == 0;
+
+    *out = NULL;
+    if (is_stdin) {
+        f = stdin;
+    } else if (!(f = fopen(path, "rb"))) {
+        rc = pf__error(ctx, errno == ENOENT ? PF_ENOENT : PF_EIO, "%s: %s",
+                       path, strerror(errno));
+        goto out;
+    }
+    for (;;) {
+        size_t n;
+
+        if (len + 4096 + 1 > cap) {
+            char *grown;
+
+            cap = cap ? cap * 2 : 8192;
+            if (!(grown = realloc(buf, cap))) {
+                rc = pf__error(ctx, PF_ENOMEM, "%s: out of memory", path);
+                goto out;
+            }
+            buf = grown;
+        }
+        n = fread(buf + len, 1, cap - len - 1, f);
+        len += n;
+        if (len > max_bytes) {
+            rc = pf__error(ctx, PF_ELIMIT, "%s: larger than %zu bytes", path,
+                           max_bytes);
+            goto out;
+        }
+        if (n == 0) {
+            if (ferror(f)) {
+                rc = pf__error(ctx, PF_EIO, "%s: read error", path);
+                goto out;
+            }
+            break;
+        }
+    }
+    buf[len] = '\0';
+    *out = buf;
+    if (out_len)
+        *out_len = len;
+    buf = NULL;
+out:
+    if (f && !is_stdin)
+        fclose(f);
+    free(buf);
+    return rc;
+}
+
+long pf__utf8_length(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    long count = 0;
+
+    while (*p) {
+        unsigned c = *p;
+        int extra;
+        unsigned cp;
+
+        if (c < 0x80) {
+            extra = 0;
+            cp = c;
+        } else if ((c & 0xE0) == 0xC0) {
+            extra = 1;
+            cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            extra = 2;
+            cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            extra = 3;
+            cp = c & 0x07;
+        } else {
+            return -1;
+        }
+        p++;
+        for (int i = 0; i < extra; i++, p++) {
+            if ((*p & 0xC0) != 0x80)
+                return -1;
+            cp = (cp << 6) | (*p & 0x3F);
+        }
+        /* Overlong forms, surrogates and out-of-range points are not UTF-8. */
+        if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
+            (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return -1;
+        count++;
+    }
+    return count;
+}
+
+void pf__format_number(char *buf, size_t size, double v)
+{
+    if (!isfinite(v)) {
+        snprintf(buf, size, "null");
+        return;
+    }
+    if (v == floor(v) && fabs(v) < 1e15) {
+        snprintf(buf, size, "%.0f", v);
+        return;
+    }
+    /* Shortest %g precision that reads back the same double. */
+    for (int prec = 6; prec <= 17; prec++) {
+        snprintf(buf, size, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
+void pf__redact_url(char *dst, size_t size, const char *url)
+{
+    const char *scheme_end = strstr(url, "://");
+    const char *host = scheme_end ? scheme_end + 3 : url;
+    const char *path = host + strcspn(host, "/?#");
+    const char *at = memchr(host, '@', (size_t)(path - host));
+    const char *query = strpbrk(path, "?#");
+    char tmp[2048];
+
+    if (strncmp(url, "data:", 5) == 0) {
+        /* Never echo a data URI's payload: it can be megabytes. */
+        const char *comma = strchr(url, ',');
+        size_t n = comma ? (size_t)(comma - url) : strlen(url);
+        if (n > 64)
+            n = 64;
+        snprintf(dst, size, "%.*s,...", (int)n, url);
+        return;
+    }
+    if (at)
+        snprintf(tmp, sizeof tmp, "%.*s***@%.*s", (int)(host - url), url,
+                 query ? (int)(query - at - 1) : (int)strlen(at + 1), at + 1);
+    else
+        snprintf(tmp, sizeof tmp, "%.*s",
+                 query ? (int)(query - url) : (int)strlen(url), url);
+    if (query && *query == '?')
+        snprintf(dst, size, "%s?...", tmp);
+    else
+        pf__strlcpy(dst, tmp, size);
+}

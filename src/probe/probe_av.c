@@ -1,0 +1,2 @@
+/* placeholder: replaced by the module's implementation */
+typedef int pf__placeholder_probe_av;
