@@ -1,2 +1,181 @@
-/* placeholder: replaced by the module's implementation */
-typedef int pf__placeholder_cmd_check;
+/* preflight check: parse the request arguments, run pf_check, print. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+struct check_args {
+    const char *model;
+    const char *schema;
+    const char *input;
+    int json, allow_http, verbose;
+};
+
+/* Takes the value of "--opt VALUE" or "--opt=VALUE". */
+static int option_value(int argc, char **argv, int *i, const char *name,
+                        const char **out)
+{
+    size_t n = strlen(name);
+
+    if (strncmp(argv[*i], name, n) != 0)
+        return 0;
+    if (argv[*i][n] == '=') {
+        *out = argv[*i] + n + 1;
+        return 1;
+    }
+    if (argv[*i][n] != '\0')
+        return 0;
+    if (*i + 1 >= argc) {
+        *out = NULL;
+        return 1;
+    }
+    *out = argv[++*i];
+    return 1;
+}
+
+/* FIELD=VALUE, FIELD:=JSON or FIELD=@PATH into the request. */
+static pf_err add_argument(pf_ctx *ctx, pf_request *req, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    char field[256];
+    size_t n;
+
+    if (!eq || eq == arg)
+        return PF_EUSAGE;
+    n = (size_t)(eq - arg);
+    if (eq[-1] == ':')
+        n--;
+    if (n == 0 || n >= sizeof field)
+        return PF_EUSAGE;
+    memcpy(field, arg, n);
+    field[n] = '\0';
+    if (eq[-1] == ':')
+        return pf_request_add_json(ctx, req, field, eq + 1);
+    if (eq[1] == '@')
+        return pf_request_add_file(ctx, req, field, eq + 2);
+    return pf_request_add_string(ctx, req, field, eq + 1);
+}
+
+static int fail(const struct check_args *a, pf_err code, const char *message)
+{
+    pf_cli_error("%s", message);
+    if (a->json)
+        pf_cli_json_error(code, message);
+    return PF_EXIT_ERROR;
+}
+
+int pf_cli_check(int argc, char **argv)
+{
+    struct check_args a = { 0 };
+    pf_ctx *ctx = pf_ctx_new();
+    pf_request *req = pf_request_new();
+    pf_schema *schema = NULL;
+    pf_report *report = NULL;
+    char **fields = calloc((size_t)argc + 1, sizeof *fields);
+    int nfields = 0, status = PF_EXIT_ERROR;
+    pf_err rc;
+
+    if (!ctx || !req || !fields) {
+        pf_cli_error("out of memory");
+        goto out;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL, *arg = argv[i];
+
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            fputs(pf_cli_usage("check"), stdout);
+            status = PF_EXIT_OK;
+            goto out;
+        } else if (strcmp(arg, "--json") == 0) {
+            a.json = 1;
+        } else if (strcmp(arg, "--allow-http") == 0) {
+            a.allow_http = 1;
+        } else if (strcmp(arg, "--verbose") == 0 || strcmp(arg, "-v") == 0) {
+            a.verbose = 1;
+        } else if (option_value(argc, argv, &i, "--model", &v) ||
+                   option_value(argc, argv, &i, "--schema", &v) ||
+                   option_value(argc, argv, &i, "--input", &v)) {
+            if (!v || !*v) {
+                status = fail(&a, PF_EUSAGE, "check: an option needs a value");
+                goto out;
+            }
+            if (strncmp(arg, "--model", 7) == 0)
+                a.model = v;
+            else if (strncmp(arg, "--schema", 8) == 0)
+                a.schema = v;
+            else
+                a.input = v;
+        } else if (arg[0] == '-' && arg[1] == '-' ) {
+            char msg[300];
+
+            snprintf(msg, sizeof msg, "check: unknown option '%.200s' "
+                     "(see 'preflight help check')", arg);
+            status = fail(&a, PF_EUSAGE, msg);
+            goto out;
+        } else {
+            fields[nfields++] = argv[i];
+        }
+    }
+    if (!a.model && !a.schema) {
+        status = fail(&a, PF_EUSAGE,
+                      "check: --model ID or --schema FILE is required "
+                      "(see 'preflight models')");
+        goto out;
+    }
+    pf_ctx_set_allow_http(ctx, a.allow_http);
+    if (a.verbose)
+        pf_ctx_set_log(ctx, pf_cli_log_stderr, NULL);
+
+    rc = a.schema ? pf_schema_load_file(ctx, a.schema, a.model, &schema)
+                  : pf_schema_load_model(ctx, a.model, &schema);
+    if (rc) {
+        status = fail(&a, rc, pf_ctx_error(ctx));
+        goto out;
+    }
+    if (a.input && (rc = pf_request_load_file(ctx, req, a.input))) {
+        status = fail(&a, rc, pf_ctx_error(ctx));
+        goto out;
+    }
+    for (int i = 0; i < nfields; i++) {
+        if ((rc = add_argument(ctx, req, fields[i]))) {
+            char msg[600];
+
+            if (rc == PF_EUSAGE && !*pf_ctx_error(ctx))
+                snprintf(msg, sizeof msg, "check: '%.200s' is not FIELD=VALUE, "
+                         "FIELD:=JSON or FIELD=@PATH", fields[i]);
+            else
+                snprintf(msg, sizeof msg, "check: %s", pf_ctx_error(ctx));
+            status = fail(&a, rc, msg);
+            goto out;
+        }
+    }
+    if ((rc = pf_check(ctx, schema, req, &report))) {
+        status = fail(&a, rc, pf_ctx_error(ctx));
+        goto out;
+    }
+    /* Input errors are said once each on stderr, as one-liners, whatever
+     * the output mode: a pipeline's log shows why the exit status is 2. */
+    for (size_t i = 0; i < pf_report_error_count(report); i++)
+        pf_cli_error("%s", pf_report_error(report, i)->message);
+    if (a.json) {
+        char *text = pf_report_to_json(report);
+
+        if (!text) {
+            pf_cli_error("out of memory");
+            goto out;
+        }
+        puts(text);
+        pf_free(text);
+    } else {
+        printf("%s\n", pf_schema_model(schema));
+        pf_cli_print_report(stdout, report, pf_cli_use_color(stdout));
+    }
+    status = pf_report_exit_code(report);
+out:
+    pf_report_free(report);
+    pf_schema_free(schema);
+    pf_request_free(req);
+    pf_ctx_free(ctx);
+    free(fields);
+    return status;
+}

@@ -1,2 +1,173 @@
-/* placeholder: replaced by the module's implementation */
-typedef int pf__placeholder_output;
+/* Human-readable output: reports and media descriptions. Colour only on a
+ * terminal, and never when NO_COLOR is set (no-color.org). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+
+#define RED    "\033[31m"
+#define YELLOW "\033[33m"
+#define GREEN  "\033[32m"
+#define DIM    "\033[2m"
+#define BOLD   "\033[1m"
+#define RESET  "\033[0m"
+
+void pf_cli_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("preflight: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+void pf_cli_json_error(pf_err code, const char *message)
+{
+    cJSON *root = cJSON_CreateObject(), *err;
+    char *text;
+
+    if (!root)
+        return;
+    cJSON_AddBoolToObject(root, "ok", 0);
+    err = cJSON_AddObjectToObject(root, "error");
+    cJSON_AddStringToObject(err, "code", pf_err_name(code));
+    cJSON_AddStringToObject(err, "message", message);
+    if ((text = cJSON_PrintUnformatted(root))) {
+        puts(text);
+        free(text);
+    }
+    cJSON_Delete(root);
+}
+
+int pf_cli_use_color(FILE *stream)
+{
+    const char *no = getenv("NO_COLOR");
+
+    return isatty(fileno(stream)) && !(no && *no);
+}
+
+void pf_cli_log_stderr(void *userdata, const char *line)
+{
+    (void)userdata;
+    fprintf(stderr, "preflight: %s\n", line);
+}
+
+static void human_size(char *buf, size_t size, int64_t bytes)
+{
+    if (bytes < 0)
+        snprintf(buf, size, "? bytes");
+    else if (bytes < 1000)
+        snprintf(buf, size, "%lld bytes", (long long)bytes);
+    else if (bytes < 1000000)
+        snprintf(buf, size, "%.1f kB", bytes / 1e3);
+    else if (bytes < 1000000000)
+        snprintf(buf, size, "%.2f MB", bytes / 1e6);
+    else
+        snprintf(buf, size, "%.2f GB", bytes / 1e9);
+}
+
+void pf_cli_describe_media(char *buf, size_t size, const pf_media_info *in)
+{
+    char sz[32];
+    size_t n;
+
+    human_size(sz, sizeof sz, in->file_size);
+    n = (size_t)snprintf(buf, size, "%s %s", pf_media_kind_name(in->kind), in->format);
+    if (n < size && in->codec[0] && strcmp(in->codec, in->format) != 0)
+        n += (size_t)snprintf(buf + n, size - n, " %s", in->codec);
+    if (n < size && in->width > 0)
+        n += (size_t)snprintf(buf + n, size - n, " %d×%d", in->width, in->height);
+    if (n < size && in->rotation)
+        n += (size_t)snprintf(buf + n, size - n, " (stored %d×%d, rotated %d°)",
+                              in->coded_width, in->coded_height, in->rotation);
+    if (n < size && in->duration >= 0)
+        n += (size_t)snprintf(buf + n, size - n, ", %.2f s", in->duration);
+    if (n < size && in->fps > 0)
+        n += (size_t)snprintf(buf + n, size - n, ", %.4g fps", in->fps);
+    if (n < size && in->frame_count >= 0 && in->kind == PF_MEDIA_VIDEO)
+        n += (size_t)snprintf(buf + n, size - n, ", %lld frames",
+                              (long long)in->frame_count);
+    if (n < size && in->has_audio)
+        n += (size_t)snprintf(buf + n, size - n, ", audio %s", in->audio_codec);
+    if (n < size)
+        snprintf(buf + n, size - n, ", %s", sz);
+}
+
+/* A limit or measured value as a person reads it: numbers to six
+ * significant digits, strings without quotes. */
+static void readable(char *buf, size_t size, const char *json)
+{
+    cJSON *v = json ? cJSON_Parse(json) : NULL;
+
+    if (!v)
+        snprintf(buf, size, "%s", json ? json : "");
+    else if (cJSON_IsNumber(v))
+        snprintf(buf, size, "%.6g", v->valuedouble);
+    else if (cJSON_IsString(v))
+        snprintf(buf, size, "%s", v->valuestring);
+    else
+        snprintf(buf, size, "%s", json);
+    cJSON_Delete(v);
+}
+
+void pf_cli_print_report(FILE *out, const pf_report *r, int color)
+{
+    const char *red = color ? RED : "", *yellow = color ? YELLOW : "";
+    const char *green = color ? GREEN : "", *dim = color ? DIM : "";
+    const char *bold = color ? BOLD : "", *reset = color ? RESET : "";
+    size_t nv = pf_report_violation_count(r), nw = pf_report_warning_count(r);
+    size_t ne = pf_report_error_count(r);
+    const char *defaults = pf_report_defaults_json(r);
+
+    for (size_t i = 0; i < pf_report_input_count(r); i++) {
+        const char *field, *value;
+        const pf_media_info *info = pf_report_input(r, i, &field, &value);
+        char desc[512];
+
+        pf_cli_describe_media(desc, sizeof desc, info);
+        fprintf(out, "  %s%-16s%s %s: %s\n", dim, field, reset, value, desc);
+    }
+    for (size_t i = 0; i < ne; i++) {
+        const pf_input_error *e = pf_report_error(r, i);
+
+        fprintf(out, "%s✗ %-16s%s %s %s[%s]%s\n", red, e->field, reset, e->message,
+                dim, pf_err_name(e->code), reset);
+    }
+    for (size_t i = 0; i < nv; i++) {
+        const pf_violation *v = pf_report_violation(r, i);
+        char lim[128], act[128];
+
+        readable(lim, sizeof lim, v->limit);
+        readable(act, sizeof act, v->actual);
+        fprintf(out, "%s✗ %-16s%s %s", red, v->field, reset, v->message);
+        if (v->limit || v->actual)
+            fprintf(out, " %s(%s %s; got %s)%s", dim, v->rule, lim,
+                    v->actual ? act : "-", reset);
+        else
+            fprintf(out, " %s(%s)%s", dim, v->rule, reset);
+        fputc('\n', out);
+    }
+    for (size_t i = 0; i < nw; i++) {
+        const pf_warning *w = pf_report_warning(r, i);
+
+        fprintf(out, "%s! %-16s%s %s\n", yellow, w->field, reset, w->message);
+    }
+    if (strcmp(defaults, "{}") != 0)
+        fprintf(out, "  %sdefaults applied by the API: %s%s\n", dim, defaults, reset);
+    if (ne)
+        fprintf(out, "%s%sERROR%s: %zu input%s could not be checked, %zu violation%s\n",
+                bold, red, reset, ne, ne == 1 ? "" : "s", nv, nv == 1 ? "" : "s");
+    else if (nv)
+        fprintf(out, "%s%sFAIL%s: %zu violation%s, %zu warning%s\n", bold, red, reset,
+                nv, nv == 1 ? "" : "s", nw, nw == 1 ? "" : "s");
+    else
+        fprintf(out, "%s%sPASS%s%s\n", bold, green, reset,
+                nw ? (nw == 1 ? " with 1 warning" : " with warnings") : "");
+}

@@ -1,0 +1,35 @@
+/* The command-line tool: a thin client of include/preflight.h. */
+#ifndef PF_CLI_H
+#define PF_CLI_H
+
+#include <stdio.h>
+
+#include "preflight.h"
+
+/* Exit statuses, the same for every subcommand. */
+enum { PF_EXIT_OK = 0, PF_EXIT_VIOLATION = 1, PF_EXIT_ERROR = 2 };
+
+int pf_cli_check(int argc, char **argv);
+int pf_cli_probe(int argc, char **argv);
+int pf_cli_models(int argc, char **argv);
+
+/* Usage text of a subcommand (NULL: the overview), or NULL if unknown. */
+const char *pf_cli_usage(const char *command);
+
+/* "preflight: <message>" on stderr, one line. */
+void pf_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* In --json mode a failure is still exactly one JSON object on stdout. */
+void pf_cli_json_error(pf_err code, const char *message);
+
+/* 1 when stream is a terminal and NO_COLOR is unset. */
+int pf_cli_use_color(FILE *stream);
+
+/* --verbose sink: "preflight: <line>" on stderr. */
+void pf_cli_log_stderr(void *userdata, const char *line);
+
+void pf_cli_print_report(FILE *out, const pf_report *report, int color);
+/* One human line of probed facts ("image jpeg 640×480, 45.1 kB"). */
+void pf_cli_describe_media(char *buf, size_t size, const pf_media_info *info);
+
+#endif
