@@ -246,7 +246,21 @@ static void check_object(struct checker *c, const char *prefix, const cJSON *val
                  item->valuestring);
         v = cJSON_GetObjectItemCaseSensitive(value, item->valuestring);
         if (!v || cJSON_IsNull(v)) {
-            snprintf(msg, sizeof msg, "'%s' is required", path);
+            /* Some schemas mark a field required and give it a default
+             * (aleph's ratio): the API still wants it sent. */
+            const cJSON *dflt = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(props, item->valuestring), "default");
+            char *text = cJSON_IsString(dflt) ? NULL : cJSON_PrintUnformatted(dflt);
+
+            if (dflt)
+                snprintf(msg, sizeof msg, "'%s' is required (the documented default is "
+                         "%s: pass %s%s%s)", path, cJSON_IsString(dflt) ? dflt->valuestring
+                         : (text ? text : "?"), item->valuestring,
+                         cJSON_IsString(dflt) ? "=" : ":=",
+                         cJSON_IsString(dflt) ? dflt->valuestring : (text ? text : "?"));
+            else
+                snprintf(msg, sizeof msg, "'%s' is required", path);
+            free(text);
             violation(c, path, "required", NULL, NULL, msg);
         }
     }
@@ -769,6 +783,18 @@ static void check_ratio(struct checker *c)
     }
 }
 
+static int is_required(const cJSON *schema, const char *name)
+{
+    const cJSON *r;
+
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(schema, "required"))
+        if (cJSON_IsString(r) && strcmp(r->valuestring, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* Defaults the API applies to absent optional fields (a missing required
+ * one is a violation, not a default). */
 static void report_defaults(struct checker *c)
 {
     const cJSON *props = cJSON_GetObjectItemCaseSensitive(c->schema->input, "properties");
@@ -777,7 +803,8 @@ static void report_defaults(struct checker *c)
     cJSON_ArrayForEach(prop, props) {
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(prop, "default");
 
-        if (d && !cJSON_GetObjectItemCaseSensitive(c->request, prop->string))
+        if (d && !cJSON_GetObjectItemCaseSensitive(c->request, prop->string) &&
+            !is_required(c->schema->input, prop->string))
             keep(c, pf__report_default(c->report, prop->string, d));
     }
 }
