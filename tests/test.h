@@ -7,11 +7,11 @@
 #define PF_TEST_H
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int pf_test_failures;
 
 #define FAIL_AT(...)                                                         \
     do {                                                                     \

@@ -1,1 +1,68 @@
-int main(void) { return 0; }
+/* Core helpers: UTF-8 counting, number formatting, URL redaction, errors. */
+#include "core/internal.h"
+#include "test.h"
+
+static void test_utf8(void)
+{
+    ASSERT_EQ(pf__utf8_length(""), 0);
+    ASSERT_EQ(pf__utf8_length("abc"), 3);
+    ASSERT_EQ(pf__utf8_length("日本語"), 3);          /* 9 bytes */
+    ASSERT_EQ(pf__utf8_length("é😀"), 2);
+    ASSERT_EQ(pf__utf8_length("\xC3"), -1);           /* truncated */
+    ASSERT_EQ(pf__utf8_length("\xC0\xAF"), -1);       /* overlong */
+    ASSERT_EQ(pf__utf8_length("\xED\xA0\x80"), -1);   /* surrogate */
+    ASSERT_EQ(pf__utf8_length("\xFF"), -1);
+}
+
+static void test_numbers(void)
+{
+    char buf[64];
+
+    pf__format_number(buf, sizeof buf, 16);
+    ASSERT_STR_EQ(buf, "16");
+    pf__format_number(buf, sizeof buf, 4.7);
+    ASSERT_STR_EQ(buf, "4.7");
+    pf__format_number(buf, sizeof buf, 0.33);
+    ASSERT_STR_EQ(buf, "0.33");
+    pf__format_number(buf, sizeof buf, 4294967295.0);
+    ASSERT_STR_EQ(buf, "4294967295");
+}
+
+static void test_redact(void)
+{
+    char buf[256];
+
+    pf__redact_url(buf, sizeof buf,
+                   "https://bucket.s3.amazonaws.com/a.mp4?X-Amz-Signature=secret123");
+    ASSERT_STR_EQ(buf, "https://bucket.s3.amazonaws.com/a.mp4?...");
+    pf__redact_url(buf, sizeof buf, "https://user:pass@host/x.jpg");
+    ASSERT_STR_EQ(buf, "https://***@host/x.jpg");
+    pf__redact_url(buf, sizeof buf, "data:image/png;base64,iVBORw0KGgo=");
+    ASSERT_STR_EQ(buf, "data:image/png;base64,...");
+    pf__redact_url(buf, sizeof buf, "https://host/plain.jpg");
+    ASSERT_STR_EQ(buf, "https://host/plain.jpg");
+}
+
+static void test_errors(void)
+{
+    pf_ctx *ctx = pf_ctx_new();
+
+    ASSERT_STR_EQ(pf_err_name(PF_OK), "ok");
+    ASSERT_STR_EQ(pf_err_name(PF_ENOENT), "not_found");
+    ASSERT_STR_EQ(pf_err_name(PF_ECORRUPT), "corrupt");
+    ASSERT_STR_EQ(pf_err_name((pf_err)999), "unknown");
+    ASSERT_STR_EQ(pf_ctx_error(ctx), "");
+    ASSERT_EQ(pf__error(ctx, PF_EFORMAT, "%s: bad", "x.jpg"), PF_EFORMAT);
+    ASSERT_STR_EQ(pf_ctx_error(ctx), "x.jpg: bad");
+    pf_ctx_free(ctx);
+    pf_ctx_free(NULL);
+}
+
+int main(void)
+{
+    RUN(test_utf8);
+    RUN(test_numbers);
+    RUN(test_redact);
+    RUN(test_errors);
+    return 0;
+}

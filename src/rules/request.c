@@ -79,16 +79,18 @@ static pf_err add_value(pf_ctx *ctx, pf_request *req, const char *field,
         return pf__error(ctx, PF_EUSAGE, "empty field name");
     }
     old = cJSON_GetObjectItemCaseSensitive(req->root, field);
-    if (old && !cJSON_GetObjectItemCaseSensitive(req->added, field)) {
-        cJSON_DeleteItemFromObjectCaseSensitive(req->root, field);
-        old = NULL;
-    }
-    if (!old) {
-        if (!cJSON_GetObjectItemCaseSensitive(req->added, field) &&
-            !cJSON_AddTrueToObject(req->added, field)) {
+    if (!cJSON_GetObjectItemCaseSensitive(req->added, field)) {
+        if (!cJSON_AddTrueToObject(req->added, field)) {
             cJSON_Delete(value);
             return pf__error(ctx, PF_ENOMEM, "out of memory");
         }
+        if (old) {
+            /* In place, so the request keeps the file's field order. */
+            cJSON_ReplaceItemInObjectCaseSensitive(req->root, field, value);
+            return PF_OK;
+        }
+    }
+    if (!old) {
         cJSON_AddItemToObject(req->root, field, value);
         return PF_OK;
     }
