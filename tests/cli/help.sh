@@ -1,0 +1,32 @@
+# --help, 'preflight help COMMAND', the man page and the README agree.
+. "$(dirname "$0")/../cli_lib.sh"
+MAN=$PF_SOURCE_DIR/doc/preflight.1
+README=$PF_SOURCE_DIR/README.md
+
+run --help; expect_status 0 help; expect_out "check"
+run --version; expect_status 0 version; expect_out "preflight "
+run help nosuch; expect_status 2 help-unknown
+for cmd in check probe models; do
+    run help $cmd; expect_status 0 "help $cmd"; help=$OUT
+    run $cmd --help; [ "$OUT" = "$help" ] || fail "'$cmd --help' differs from 'help $cmd'"; ok
+    grep -q "^\.SS $cmd" "$MAN" || fail "man page has no section for $cmd"; ok
+    # every option the help names is documented in the man page...
+    for opt in $(printf '%s\n' "$help" | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+        grep -q -- "$(printf '%s' "$opt" | sed 's/-/\\\\-/g')" "$MAN" \
+            || grep -q -- "$opt" "$MAN" || fail "man page lacks $cmd $opt"
+        ok
+    done
+    # ...and every option the man page gives this command exists in the help
+    for opt in $(sed -n "/^\.SS $cmd/,/^\.SS /p" "$MAN" | grep -o -- '\\-\\-[a-z][a-z-]*' \
+                 | sed 's/\\//g' | sort -u); do
+        printf '%s\n' "$help" | grep -q -- "$opt" || fail "help of $cmd lacks $opt (man page has it)"
+        ok
+    done
+done
+# the README's preflight commands use only options that exist
+for opt in $(grep -o -- 'preflight [a-z]* [^`]*' "$README" | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+    "$PREFLIGHT" help check | grep -q -- "$opt" || "$PREFLIGHT" help probe | grep -q -- "$opt" \
+        || "$PREFLIGHT" help models | grep -q -- "$opt" || fail "README uses unknown option $opt"
+    ok
+done
+done_tests

@@ -1,0 +1,20 @@
+# preflight models, and that every bundled rules file still carries the
+# input schema exactly as the source documents give it.
+. "$(dirname "$0")/../cli_lib.sh"
+
+run models
+expect_status 0 models
+for id in runwayml/runway-aleph/video-to-video runwayml/runway-gen-3-alpha/turbo/image-to-video \
+          bytedance/dreamina-3-0/pro/image-to-video cometapi:runwayml/v1/video_to_video; do
+    expect_out "$id"
+done
+run models --json
+expect_status 0 models-json
+expect_json 0.id bytedance/dreamina-3-0/pro/image-to-video 2>/dev/null || true
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d)==4, d' "$TMP/out" \
+    || fail "models --json: $OUT"; ok
+
+[ -d "$PF_SOURCE_DIR/../shared/seeds" ] || fail "../shared/seeds is missing beside the checkout"
+python3 "$PF_SOURCE_DIR/tools/rules-from-seeds.py" --check >"$TMP/seeds" 2>&1 \
+    || fail "rules differ from the source documents: $(cat "$TMP/seeds")"; ok
+done_tests

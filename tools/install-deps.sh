@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what preflight needs to build, and what its tests and fixture
+# generator use, from Debian 12's packages. Safe to run again.
+set -euo pipefail
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+    build-essential cmake pkg-config ca-certificates \
+    libavformat-dev libavcodec-dev libavutil-dev libswscale-dev \
+    libcurl4-openssl-dev libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev \
+    libcjson-dev \
+    ffmpeg python3 valgrind clang libclang-rt-14-dev man-db >/dev/null
+echo "dependencies installed"

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# One command for a newcomer on a fresh Debian 12 machine: install the
+# dependencies, build, install, and check the bundled examples.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/install-deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$(nproc)"
+${SUDO:-$([ "$(id -u)" -eq 0 ] || echo sudo)} cmake --install build >/dev/null
+echo
+echo "== preflight models"
+preflight models
+echo
+echo "== a phone clip for Runway Aleph (examples/aleph-request.json)"
+preflight check --model runwayml/runway-aleph/video-to-video \
+    --input examples/aleph-request.json || true
+echo
+echo "== a 3:1 photo for Dreamina 3.0 Pro"
+preflight check --model bytedance/dreamina-3-0/pro/image-to-video \
+    prompt="a slow tracking shot" image_urls=@examples/wide-photo.jpg || true
