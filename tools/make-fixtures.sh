@@ -21,6 +21,17 @@ FT_PY="$HERE/fixture_tools.py"
 command -v ffmpeg >/dev/null || { echo "make-fixtures: ffmpeg not found" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "make-fixtures: python3 not found" >&2; exit 1; }
 
+stamp() {
+    echo "preflight fixtures"
+    cat "$HERE/make-fixtures.sh" "$FT_PY" | sha256sum | cut -d' ' -f1
+    ffmpeg -hide_banner -version | head -n1
+}
+# Up to date already (same scripts, same ffmpeg): nothing to do.
+if [ -f "$OUT/.stamp" ] && [ "$(stamp)" = "$(cat "$OUT/.stamp")" ]; then
+    echo "fixtures in $OUT are up to date"
+    exit 0
+fi
+
 mkdir -p "$OUT"
 rm -f "$OUT/.stamp"
 TMP=$(mktemp -d "$OUT/.tmp.XXXXXX")
@@ -132,8 +143,4 @@ ft pad "$OUT/mp4_h264_640x360_2s.mp4" 16000000 -o "$OUT/mp4_size_16000000.mp4"
 ft pad "$OUT/mp4_h264_640x360_2s.mp4" 15999999 -o "$OUT/mp4_size_15999999.mp4"
 
 # ---------------------------------------------------------------- stamp
-{
-    echo "preflight fixtures"
-    cat "$HERE/make-fixtures.sh" "$FT_PY" | sha256sum | cut -d' ' -f1
-    ffmpeg -hide_banner -version | head -n1
-} > "$OUT/.stamp"
+stamp > "$OUT/.stamp"

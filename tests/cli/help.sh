@@ -17,7 +17,7 @@ for cmd in check probe models; do
         ok
     done
     # ...and every option the man page gives this command exists in the help
-    for opt in $(sed -n "/^\.SS $cmd/,/^\.SS /p" "$MAN" | grep -o -- '\\-\\-[a-z][a-z-]*' \
+    for opt in $(sed -n "/^\.SS $cmd/,/^\.S[SH] /p" "$MAN" | grep -o -- '\\-\\-[a-z][a-z-]*' \
                  | sed 's/\\//g' | sort -u); do
         printf '%s\n' "$help" | grep -q -- "$opt" || fail "help of $cmd lacks $opt (man page has it)"
         ok
