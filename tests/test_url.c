@@ -200,9 +200,10 @@ static void test_big_jpeg_reads_little(void)
     /* The server may have pushed more into socket buffers than we took. */
     ASSERT_INT(sent, >=, m.bytes_read);
     if (no_range) {
-        /* One plain GET, of which only what was needed was read. */
+        /* One plain GET, of which only the head was read: the end-of-file
+         * check is skipped rather than paid for with the whole file. */
         ASSERT_EQ(requests, 1);
-        ASSERT_INT(m.bytes_read, <=, 8 << 20);
+        ASSERT_INT(m.bytes_read, <, 512 * 1024);
         return;
     }
     ASSERT_INT(m.bytes_read, <, 200 * 1024);
@@ -226,6 +227,11 @@ static void test_big_files_read_little(void)
         ASSERT_EQ(pf_probe(ctx, FIXTURE(names[i]), &local), PF_OK);
         rc = pf_probe(ctx, url_of(names[i]), &remote);
         if (no_range) {
+            /* A PNG's header is at its front: no need for its end. */
+            if (i == 0) {
+                ASSERT_EQ(rc, PF_OK);
+                ASSERT_INT(remote.bytes_read, <, 1 << 20);
+            }
             /* Whatever lies beyond the first 8 MiB cannot be reached; a
              * probe that needs it must say so clearly. */
             if (rc != PF_OK) {

@@ -21,6 +21,10 @@ struct pf__source {
     pf_source_kind kind;
     int64_t size;               /* total size in bytes, -1 when unknown */
     uint64_t bytes_read;        /* what was really pulled from disk/network */
+    /* Set when only a prefix can be read cheaply (a server that ignores
+     * Range): end-of-file checks are then skipped rather than paid for by
+     * downloading the whole file. */
+    int head_only;
     /* Reads up to len bytes at off into buf; *got is 0 at end of data.
      * On failure sets the context's error and returns its code. */
     pf_err (*read_at)(struct pf__source *src, int64_t off, void *buf,

@@ -223,8 +223,9 @@ static pf_err pf__jpeg_check_tail(struct pf__source *src, const uint8_t *head,
     size_t tail_len, got = 0;
     pf_err rc;
 
-    if (src->size < 0) {
-        pf__log(src->ctx, "%s: size unknown, JPEG end not checked", src->name);
+    if (src->size < 0 || (src->head_only && (uint64_t)src->size > head_len)) {
+        pf__log(src->ctx, "%s: JPEG end not checked (size unknown or no Range "
+                "support)", src->name);
         return PF_OK;
     }
     tail_len = src->size < PF__JPEG_TAIL ? (size_t)src->size : PF__JPEG_TAIL;

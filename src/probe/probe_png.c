@@ -113,8 +113,9 @@ static pf_err pf__png_check_tail(struct pf__source *src, const uint8_t *head,
     size_t got = 0;
     pf_err rc;
 
-    if (src->size < 0) {
-        pf__log(src->ctx, "%s: size unknown, PNG end not checked", src->name);
+    if (src->size < 0 || (src->head_only && (uint64_t)src->size > head_len)) {
+        pf__log(src->ctx, "%s: PNG end not checked (size unknown or no Range "
+                "support)", src->name);
         return PF_OK;
     }
     if (src->size < 12)

@@ -407,6 +407,7 @@ pf_err pf__source_open_url(pf_ctx *ctx, const char *url,
     } else {
         /* The body stays open; reads pull it only as far as they need. */
         us->ranged = 0;
+        us->base.head_only = 1;
         us->base.size = resp.content_length;
         pf__log(ctx, "%s: server ignores Range; reading at most the first "
                 "%lld bytes", us->name, (long long)ctx->max_remote_head);
