@@ -181,6 +181,11 @@ pf_err pf__probe_png(struct pf__source *src, const uint8_t *head,
      * is a fact for the rules to judge, and reading the header allocates
      * nothing from it. libpng's own ceiling is 2^31-1. */
     png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
+    /* Text and similar chunks say nothing a rule measures; discarding them
+     * unread keeps a large (refused) text chunk from desynchronising the
+     * chunk stream, so a valid PNG with 9 MB of text still probes. */
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER,
+                                (png_const_bytep)"tEXt\0zTXt\0iTXt\0eXIf\0sPLT\0", 5);
     png_set_chunk_malloc_max(png, PF__PNG_CHUNK_MAX);
     png_read_info(png, pinfo);
     png_get_IHDR(png, pinfo, &width, &height, &bit_depth, &color_type,

@@ -317,6 +317,10 @@ static pf_err build(pf_ctx *ctx, pf_schema *s, const char *model_id)
                 return pf__error(ctx, PF_ESCHEMA,
                                  "%s: media '%s' must name a property and a kind",
                                  s->origin, m->string);
+            /* Validations met on a nested media path were not seen by the
+             * top-level pass above (a fuzzer-found crash). */
+            if ((rc = validate_validations(ctx, s, m->string, validations)))
+                return rc;
             if (add_media(s, m->string, kind_from_name(m->valuestring),
                           validations,
                           cJSON_GetObjectItemCaseSensitive(ext, m->string)))
