@@ -20,16 +20,38 @@ struct pool {
     struct job *jobs;
     size_t count;
     size_t next;                /* next job to take */
+    size_t printed;             /* jobs before this one are printed */
+    int failures;
     int json, allow_http, verbose;
     pthread_mutex_t lock;
-    pthread_cond_t finished;
 };
+
+/* Prints the finished jobs that are next in line. Called with the lock
+ * held by whichever worker completes a job, so nothing waits on a printer
+ * thread and output keeps the order given. */
+static void flush_ready(struct pool *p)
+{
+    while (p->printed < p->count && p->jobs[p->printed].done) {
+        struct job *j = &p->jobs[p->printed++];
+
+        if (j->err) {
+            fflush(stdout);
+            pf_cli_error("%s", j->err);
+            p->failures++;
+        }
+        if (j->out)
+            puts(j->out);
+        free(j->out);
+        free(j->err);
+        j->out = j->err = NULL;
+    }
+}
 
 static char *json_line(const char *path, const pf_media_info *info, pf_err rc,
                        const char *message)
 {
     cJSON *o;
-    char *text = NULL;
+    char *text = NULL, *file = NULL, *facts = NULL;
 
     if (rc) {
         cJSON *e;
@@ -41,26 +63,22 @@ static char *json_line(const char *path, const pf_media_info *info, pf_err rc,
         e = cJSON_AddObjectToObject(o, "error");
         cJSON_AddStringToObject(e, "code", pf_err_name(rc));
         cJSON_AddStringToObject(e, "message", message);
-    } else {
-        char *facts = pf_media_info_to_json(info);
-        cJSON *f = facts ? cJSON_Parse(facts) : NULL, *item;
-
-        pf_free(facts);
-        /* "file" and "ok" first, for people reading the lines. */
-        if (!f || !(o = cJSON_CreateObject())) {
-            cJSON_Delete(f);
-            return NULL;
-        }
-        cJSON_AddStringToObject(o, "file", path);
-        cJSON_AddBoolToObject(o, "ok", 1);
-        while ((item = f->child)) {
-            cJSON_DetachItemViaPointer(f, item);
-            cJSON_AddItemToObject(o, item->string, item);
-        }
-        cJSON_Delete(f);
+        text = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        return text;
     }
-    text = cJSON_PrintUnformatted(o);
+    /* The facts object with "file" and "ok" spliced in front, for people
+     * reading the lines; built once, not printed, parsed and printed again. */
+    if ((o = cJSON_CreateString(path)))
+        file = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
+    facts = pf_media_info_to_json(info);
+    if (file && facts && facts[0] == '{')
+        text = malloc(strlen(file) + strlen(facts) + 24);
+    if (text)
+        sprintf(text, "{\"file\":%s,\"ok\":true,%s", file, facts + 1);
+    free(file);
+    pf_free(facts);
     return text;
 }
 
@@ -106,7 +124,7 @@ static void *worker(void *arg)
             j->err = strdup("out of memory");
         pthread_mutex_lock(&p->lock);
         j->done = 1;
-        pthread_cond_broadcast(&p->finished);
+        flush_ready(p);
         pthread_mutex_unlock(&p->lock);
     }
     pf_ctx_free(ctx);
@@ -177,7 +195,7 @@ int pf_cli_probe(int argc, char **argv)
     struct pool p = { 0 };
     pthread_t threads[64];
     char **lines = NULL;
-    size_t nlines = 0, printed = 0;
+    size_t nlines = 0;
     long jobs = sysconf(_SC_NPROCESSORS_ONLN);
     char **args = calloc((size_t)argc + 1, sizeof *args);
     size_t nargs = 0;
@@ -233,37 +251,15 @@ int pf_cli_probe(int argc, char **argv)
     if ((size_t)jobs > p.count)
         jobs = (long)p.count;
     pthread_mutex_init(&p.lock, NULL);
-    pthread_cond_init(&p.finished, NULL);
     for (; nthreads < jobs; nthreads++)
         if (pthread_create(&threads[nthreads], NULL, worker, &p) != 0)
             break;
     if (nthreads == 0)
         worker(&p);             /* no thread could start: do it here */
-
-    /* Print in the order given, as soon as each next result is ready. */
-    pthread_mutex_lock(&p.lock);
-    while (printed < p.count) {
-        struct job *j = &p.jobs[printed];
-
-        while (!j->done)
-            pthread_cond_wait(&p.finished, &p.lock);
-        pthread_mutex_unlock(&p.lock);
-        if (j->err) {
-            pf_cli_error("%s", j->err);
-            failures++;
-        }
-        if (j->out)
-            puts(j->out);
-        free(j->out);
-        free(j->err);
-        printed++;
-        pthread_mutex_lock(&p.lock);
-    }
-    pthread_mutex_unlock(&p.lock);
     for (int i = 0; i < nthreads; i++)
         pthread_join(threads[i], NULL);
     pthread_mutex_destroy(&p.lock);
-    pthread_cond_destroy(&p.finished);
+    failures = p.failures;
 out:
     for (size_t i = 0; i < nlines; i++)
         free(lines[i]);

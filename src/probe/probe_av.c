@@ -493,8 +493,11 @@ pf_err pf__probe_av(struct pf__source *src, const uint8_t *head,
         rc = pf__error(ctx, PF_ENOMEM, "%s: out of memory", src->name);
         goto out;
     }
-    /* No file name: libavformat must decide from the bytes, as we do. */
-    if ((ret = avformat_open_input(&fmt, "", NULL, &opts)) < 0) {
+    /* No file name: libavformat must decide from the bytes, as we do. An
+     * ISO BMFF "ftyp" box already says mov/mp4, which spares running every
+     * demuxer's probe (an MP3 probe scans every byte of the head). */
+    if ((ret = avformat_open_input(&fmt, "", iso ? av_find_input_format("mov") : NULL,
+                                   &opts)) < 0) {
         if (io.io_rc != PF_OK)
             rc = io.io_rc;
         else if (iso)
