@@ -42,7 +42,9 @@ extern "C" {
     X(ENOMODEL,  "no_model",    "unknown model")                             \
     X(ENET,      "network",     "network error")                             \
     X(EHTTP,     "http",        "HTTP error status")                         \
-    X(EINTERNAL, "internal",    "internal error")
+    X(EINTERNAL, "internal",    "internal error")                            \
+    X(ENOSPC,    "no_space",    "no space left on device")                   \
+    X(ECANNOT,   "cannot_fix",  "cannot be made to comply")
 
 typedef enum pf_err {
 #define PF__ERR_ENUM(suffix, name, msg) PF_##suffix,
@@ -252,6 +254,107 @@ char *pf_report_to_json(const pf_report *report);
 /* Process exit status that follows from a report: 0 pass, 1 violations,
  * 2 when some input could not be checked. */
 int pf_report_exit_code(const pf_report *report);
+
+/* ---- fixing ------------------------------------------------------------- */
+
+/* How a media input is brought to an aspect ratio: the one the request's
+ * ratio field asks for, or inside the range its rules allow. */
+enum {
+    PF_FIT_CROP = 0,        /* centred crop: nothing added, edges lost */
+    PF_FIT_PAD,             /* centred on a canvas: nothing lost */
+    PF_FIT_NONE             /* ignore the requested ratio; a rule the aspect
+                             * breaks still gets the smallest centred crop */
+};
+
+/* A zeroed struct (or NULL) asks for the defaults. */
+typedef struct pf_fix_options {
+    int fit;                /* PF_FIT_CROP, PF_FIT_PAD or PF_FIT_NONE */
+    uint32_t pad_rgb;       /* 0xRRGGBB of the PF_FIT_PAD canvas, also what
+                             * transparency is flattened onto in a JPEG;
+                             * default black */
+    int blur_fill;          /* PF_FIT_PAD: fill the canvas with a blurred,
+                             * enlarged copy of the image instead */
+    int64_t max_pixels;     /* refuse to decode a larger image, before
+                             * allocating it; 0: 100,000,000 */
+    int dry_run;            /* plan from the probed facts alone: nothing is
+                             * decoded and nothing written */
+} pf_fix_options;
+
+typedef enum pf_fix_status {
+    PF_FIX_DONE = 0,        /* written and re-checked: it passes */
+    PF_FIX_PLANNED,         /* dry run: what would be written */
+    PF_FIX_FAILED           /* nothing written; code and message say why */
+} pf_fix_status;
+
+/* One media input that needed fixing. Strings are owned by the result. */
+typedef struct pf_fix_change {
+    const char *field;      /* "image_urls[0]" */
+    const char *source;     /* the value the request gave */
+    const char *output;     /* the new file (DONE), the name it would get
+                             * (PLANNED), NULL (FAILED) */
+    const char *summary;    /* one human line, e.g. "6000×4000 JPEG 11.2 MB →
+                             * 4096×2731 JPEG q=91 4.6 MB (crop 0, 3 encodes)" */
+    const char *warning;    /* a lossy choice worth a look (an enlargement),
+                             * or NULL */
+    pf_fix_status status;
+    pf_err code;            /* PF_OK unless FAILED */
+    const char *message;    /* FAILED: one line naming the file and why */
+    const char *format;     /* "jpeg" or "png"; NULL when FAILED */
+    int width, height;      /* of the output as displayed; 0 when FAILED */
+    int64_t file_size;      /* bytes written; -1 unless DONE */
+    int quality;            /* JPEG quality chosen; 0 for PNG or unless DONE */
+    int encodes;            /* encodes the size search took; 0 unless DONE */
+} pf_fix_change;
+
+typedef struct pf_fix_result pf_fix_result;
+
+/* Makes a request's media inputs comply with the schema. pf_check runs
+ * first; each local media file that breaks a rule of its field, or whose
+ * aspect differs from the requested ratio (the check's advice, unless
+ * PF_FIT_NONE), is planned for, decoded, transformed (orientation baked
+ * in, metadata dropped, cropped or padded, resized, re-encoded at the
+ * highest quality that fits), written to a temporary file in outdir,
+ * checked again with the same rules and only then renamed into outdir.
+ * Originals are never written to; files that need nothing are not copied;
+ * a fix that fails leaves nothing in outdir. outdir is created (with its
+ * parents) when the first file is written; a dry run writes nothing.
+ *
+ * Returns PF_OK when the fix was attempted: the result then lists each
+ * change and each failure (an outdir that cannot be made, a full disk, an
+ * undecodable source), the request with its media fields pointing at the
+ * new files, and the check of that request. Any other code (bad options,
+ * no memory) means no result (*out NULL). The request is not modified. */
+pf_err pf_fix(pf_ctx *ctx, const pf_schema *schema, const pf_request *req,
+              const char *outdir, const pf_fix_options *opts,
+              pf_fix_result **out);
+
+/* Accepts NULL. Files written stay where they are. */
+void pf_fix_result_free(pf_fix_result *result);
+
+size_t pf_fix_result_change_count(const pf_fix_result *result);
+const pf_fix_change *pf_fix_result_change(const pf_fix_result *result,
+                                          size_t i);
+
+/* The request to send, as a JSON object text owned by the result: the
+ * normalised request with each fixed media value replaced by its new
+ * file's path (unchanged in a dry run). */
+const char *pf_fix_result_request_json(const pf_fix_result *result);
+
+/* The check of that request, owned by the result; in a dry run, the check
+ * of the request as given. */
+const pf_report *pf_fix_result_report(const pf_fix_result *result);
+
+/* 0 when the request to send passes (a dry run: when every problem has a
+ * planned fix), 1 when violations remain or a file cannot be made to
+ * comply, 2 when an input could not be read, decoded or written. */
+int pf_fix_result_exit_code(const pf_fix_result *result);
+
+/* {"ok", "model", "dry_run", "changes": [{"field", "source", "output",
+ * "status", "summary", "warning", "format", "width", "height", "file_size",
+ * "quality", "encodes", "error": {"code", "message"}}], "request", "check":
+ * {the report's JSON}}. Caller frees with pf_free; NULL when out of
+ * memory. */
+char *pf_fix_result_to_json(const pf_fix_result *result);
 
 #ifdef __cplusplus
 }

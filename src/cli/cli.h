@@ -13,6 +13,18 @@ int pf_cli_check(int argc, char **argv);
 int pf_cli_probe(int argc, char **argv);
 int pf_cli_models(int argc, char **argv);
 
+int pf_cli_fix(int argc, char **argv);
+
+/* "--opt VALUE" or "--opt=VALUE" at argv[*i]: 1 and *out set (NULL when
+ * the value is missing), advancing *i past a separate value; 0 when
+ * argv[*i] is another option. */
+int pf_cli_option_value(int argc, char **argv, int *i, const char *name,
+                        const char **out);
+
+/* FIELD=VALUE, FIELD:=JSON or FIELD=@PATH into the request; PF_EUSAGE
+ * without a message when arg has none of these shapes. */
+pf_err pf_cli_add_argument(pf_ctx *ctx, pf_request *req, const char *arg);
+
 /* Usage text of a subcommand (NULL: the overview), or NULL if unknown. */
 const char *pf_cli_usage(const char *command);
 

@@ -11,51 +11,6 @@ struct check_args {
     int json, allow_http, verbose;
 };
 
-/* Takes the value of "--opt VALUE" or "--opt=VALUE". */
-static int option_value(int argc, char **argv, int *i, const char *name,
-                        const char **out)
-{
-    size_t n = strlen(name);
-
-    if (strncmp(argv[*i], name, n) != 0)
-        return 0;
-    if (argv[*i][n] == '=') {
-        *out = argv[*i] + n + 1;
-        return 1;
-    }
-    if (argv[*i][n] != '\0')
-        return 0;
-    if (*i + 1 >= argc) {
-        *out = NULL;
-        return 1;
-    }
-    *out = argv[++*i];
-    return 1;
-}
-
-/* FIELD=VALUE, FIELD:=JSON or FIELD=@PATH into the request. */
-static pf_err add_argument(pf_ctx *ctx, pf_request *req, const char *arg)
-{
-    const char *eq = strchr(arg, '=');
-    char field[256];
-    size_t n;
-
-    if (!eq || eq == arg)
-        return PF_EUSAGE;
-    n = (size_t)(eq - arg);
-    if (eq[-1] == ':')
-        n--;
-    if (n == 0 || n >= sizeof field)
-        return PF_EUSAGE;
-    memcpy(field, arg, n);
-    field[n] = '\0';
-    if (eq[-1] == ':')
-        return pf_request_add_json(ctx, req, field, eq + 1);
-    if (eq[1] == '@')
-        return pf_request_add_file(ctx, req, field, eq + 2);
-    return pf_request_add_string(ctx, req, field, eq + 1);
-}
-
 static int fail(const struct check_args *a, pf_err code, const char *message)
 {
     pf_cli_error("%s", message);
@@ -92,9 +47,9 @@ int pf_cli_check(int argc, char **argv)
             a.allow_http = 1;
         } else if (strcmp(arg, "--verbose") == 0 || strcmp(arg, "-v") == 0) {
             a.verbose = 1;
-        } else if (option_value(argc, argv, &i, "--model", &v) ||
-                   option_value(argc, argv, &i, "--schema", &v) ||
-                   option_value(argc, argv, &i, "--input", &v)) {
+        } else if (pf_cli_option_value(argc, argv, &i, "--model", &v) ||
+                   pf_cli_option_value(argc, argv, &i, "--schema", &v) ||
+                   pf_cli_option_value(argc, argv, &i, "--input", &v)) {
             if (!v || !*v) {
                 status = fail(&a, PF_EUSAGE, "check: an option needs a value");
                 goto out;
@@ -137,7 +92,7 @@ int pf_cli_check(int argc, char **argv)
         goto out;
     }
     for (int i = 0; i < nfields; i++) {
-        if ((rc = add_argument(ctx, req, fields[i]))) {
+        if ((rc = pf_cli_add_argument(ctx, req, fields[i]))) {
             char msg[600];
 
             if (rc == PF_EUSAGE && !*pf_ctx_error(ctx))

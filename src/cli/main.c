@@ -13,6 +13,7 @@ static const char overview[] =
     "\n"
     "commands:\n"
     "  check    check a request (parameters and media) against a model's schema\n"
+    "  fix      write media files that comply, and the request that uses them\n"
     "  probe    print the facts of media files or URLs\n"
     "  models   list the bundled models\n"
     "  help     show the help of a command\n"
@@ -49,6 +50,41 @@ static const char check_usage[] =
     "exit status: 0 pass, 1 violations, 2 could not check (usage, unreadable\n"
     "or undecodable input, missing schema, network failure).\n";
 
+static const char fix_usage[] =
+    "usage: preflight fix --model ID [--schema FILE] [--input REQUEST.json] -o DIR\n"
+    "                     [--fit crop|pad|none] [--pad-color RRGGBB|blur]\n"
+    "                     [--max-pixels N] [--dry-run] [--json] [--allow-http]\n"
+    "                     [--verbose]\n"
+    "                     FIELD=VALUE | FIELD:=JSON | FIELD=@PATH ...\n"
+    "\n"
+    "Makes each local media file that breaks a rule of its field, or whose aspect\n"
+    "differs from the requested ratio, comply: orientation baked in, metadata\n"
+    "dropped, cropped or padded, resized, converted to an accepted format and\n"
+    "encoded at the highest JPEG quality that fits the size limit. New files go\n"
+    "to DIR, never over the originals, and are checked again with the same rules\n"
+    "before they get their names; files that need nothing are not copied.\n"
+    "Prints each change, the request to send (media fields pointing at the new\n"
+    "files) and its check. Images only, for now.\n"
+    "\n"
+    "  --model ID          a bundled model (see 'preflight models')\n"
+    "  --schema FILE       a rules file, or a RunComfy input schema\n"
+    "  --input FILE        a request JSON object (\"-\" reads stdin)\n"
+    "  -o, --output DIR    where fixed files are written (created if missing)\n"
+    "  --fit MODE          how an aspect is reached: crop (centred; the default),\n"
+    "                      pad (centred on a canvas) or none (keep the aspect\n"
+    "                      unless a rule forbids it; the requested ratio is ignored)\n"
+    "  --pad-color COLOR   the pad canvas: RRGGBB (default 000000) or blur;\n"
+    "                      transparency is flattened onto it in a JPEG\n"
+    "  --max-pixels N      refuse to decode a larger image (default 100000000)\n"
+    "  --dry-run           print the plan from the probed facts; write nothing\n"
+    "  --json              print exactly one JSON object on stdout\n"
+    "  --allow-http        probe plain http:// URLs (local test servers)\n"
+    "  --verbose           log what is read and each encode, to stderr\n"
+    "  FIELD=...           the request, as for check\n"
+    "\n"
+    "exit status: 0 the request to send passes, 1 violations remain or a file\n"
+    "cannot be made to comply, 2 an input could not be read, decoded or written.\n";
+
 static const char probe_usage[] =
     "usage: preflight probe [--json] [--jobs N] [--allow-http] [--verbose]\n"
     "                       FILE|URL|- ...\n"
@@ -78,6 +114,8 @@ const char *pf_cli_usage(const char *command)
         return overview;
     if (strcmp(command, "check") == 0)
         return check_usage;
+    if (strcmp(command, "fix") == 0)
+        return fix_usage;
     if (strcmp(command, "probe") == 0)
         return probe_usage;
     if (strcmp(command, "models") == 0)
@@ -113,6 +151,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "check") == 0)
         return pf_cli_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "fix") == 0)
+        return pf_cli_fix(argc - 1, argv + 1);
     if (strcmp(cmd, "probe") == 0)
         return pf_cli_probe(argc - 1, argv + 1);
     if (strcmp(cmd, "models") == 0)

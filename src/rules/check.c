@@ -740,40 +740,51 @@ static const char *shape(double aspect)
     return aspect > 1.01 ? "landscape" : aspect < 0.99 ? "portrait" : "square";
 }
 
-static void check_ratio(struct checker *c)
+/* Whether the schema's ratio frames the media at field ("promptImage",
+ * "references[0].uri"). */
+static int ratio_frames(const pf_schema *s, const char *field)
 {
-    const cJSON *props = cJSON_GetObjectItemCaseSensitive(c->schema->input, "properties");
-    const cJSON *ratio;
-    const char *ratio_text;
-    double want;
+    for (size_t j = 0; j < s->ratio_media_count; j++) {
+        const char *rm = s->ratio_media[j];
+        size_t base = strcspn(rm, "[.");
 
-    if (!c->schema->ratio_field)
-        return;
-    ratio = cJSON_GetObjectItemCaseSensitive(c->request, c->schema->ratio_field);
+        if (strncmp(field, rm, base) == 0 &&
+            (field[base] == '\0' || field[base] == '[' || field[base] == '.'))
+            return 1;
+    }
+    return 0;
+}
+
+int pf__requested_ratio(const pf_schema *s, const cJSON *request,
+                        const char *path, const char **text, double *want)
+{
+    const cJSON *props = cJSON_GetObjectItemCaseSensitive(s->input, "properties");
+    const cJSON *ratio;
+
+    if (!s->ratio_field || !ratio_frames(s, path))
+        return 0;
+    ratio = cJSON_GetObjectItemCaseSensitive(request, s->ratio_field);
     if (!ratio)
         ratio = cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(props, c->schema->ratio_field), "default");
-    if (!cJSON_IsString(ratio) || parse_ratio(ratio->valuestring, &want) != 0)
-        return;
-    ratio_text = ratio->valuestring;
+            cJSON_GetObjectItemCaseSensitive(props, s->ratio_field), "default");
+    if (!cJSON_IsString(ratio) || parse_ratio(ratio->valuestring, want) != 0)
+        return 0;
+    *text = ratio->valuestring;
+    return 1;
+}
+
+static void check_ratio(struct checker *c)
+{
     for (size_t i = 0; i < pf_report_input_count(c->report); i++) {
-        const char *field, *value;
+        const char *field, *value, *ratio_text;
         const pf_media_info *info = pf_report_input(c->report, i, &field, &value);
-        double have;
-        int framed = 0;
+        double have, want;
 
-        for (size_t j = 0; j < c->schema->ratio_media_count; j++) {
-            const char *rm = c->schema->ratio_media[j];
-            size_t base = strcspn(rm, "[.");
-
-            if (strncmp(field, rm, base) == 0 &&
-                (field[base] == '\0' || field[base] == '[' || field[base] == '.'))
-                framed = 1;
-        }
-        if (!framed || info->width <= 0 || info->height <= 0)
+        if (!pf__requested_ratio(c->schema, c->request, field, &ratio_text, &want) ||
+            info->width <= 0 || info->height <= 0)
             continue;
         have = (double)info->width / info->height;
-        if (fabs(have / want - 1.0) <= 0.02)
+        if (fabs(have / want - 1.0) <= PF__RATIO_TOLERANCE)
             continue;
         keep(c, pf__report_warning(c->report, field,
              "%s is %d×%d (%s, %.3g) but %s=%s asks for %s (%.3g): the output "
@@ -836,4 +847,63 @@ fail:
     cJSON_Delete(c.request);
     pf_report_free(c.report);
     return pf__error(ctx, rc, "out of memory while checking");
+}
+
+/* "image_urls[]" matches "image_urls[0]", "references[].uri" matches
+ * "references[12].uri": the pattern's "[]" stands for any index. */
+static int path_matches(const char *pattern, const char *path)
+{
+    while (*pattern) {
+        if (pattern[0] == '[' && pattern[1] == ']') {
+            if (*path++ != '[' || *path < '0' || *path > '9')
+                return 0;
+            while (*path >= '0' && *path <= '9')
+                path++;
+            if (*path++ != ']')
+                return 0;
+            pattern += 2;
+        } else if (*pattern++ != *path++) {
+            return 0;
+        }
+    }
+    return *path == '\0';
+}
+
+const struct pf__media_field *pf__schema_media_at(const pf_schema *schema,
+                                                  const char *path)
+{
+    for (size_t i = 0; i < schema->media_count; i++)
+        if (path_matches(schema->media[i].path, path))
+            return &schema->media[i];
+    return NULL;
+}
+
+pf_err pf__check_media(pf_ctx *ctx, const pf_schema *schema, const char *path,
+                       const char *value, pf_report **out)
+{
+    struct checker c = { ctx, schema, NULL, NULL, PF_OK };
+    const struct pf__media_field *m = pf__schema_media_at(schema, path);
+    cJSON *v = NULL;
+    pf_err rc = PF_OK;
+
+    *out = NULL;
+    if (!m)
+        return pf__error(ctx, PF_EINTERNAL, "%s is not a media input of %s",
+                         path, schema->model);
+    if (!(c.report = pf__report_new(schema->model)) ||
+        !(v = cJSON_CreateString(value))) {
+        rc = pf__error(ctx, PF_ENOMEM, "out of memory");
+        goto out;
+    }
+    check_media_value(&c, m, path, v);
+    if ((rc = c.rc)) {
+        rc = pf__error(ctx, rc, "out of memory while checking");
+        goto out;
+    }
+    *out = c.report;
+    c.report = NULL;
+out:
+    cJSON_Delete(v);
+    pf_report_free(c.report);
+    return rc;
 }

@@ -189,6 +189,11 @@ void pf__report_set_request(pf_report *r, cJSON *request)
     r->request = request;
 }
 
+const cJSON *pf__report_request(const pf_report *r)
+{
+    return r->request;
+}
+
 int pf_report_ok(const pf_report *r)
 {
     return r->violation_count == 0 && r->error_count == 0;

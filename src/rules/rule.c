@@ -100,6 +100,19 @@ int pf__rule_parse(const char *text, struct pf__rule *rule)
     return -1;
 }
 
+const char *pf__rule_metric_name(const struct pf__rule *rule)
+{
+    const struct metric *m = find_metric(rule->metric);
+
+    if (!m)
+        return NULL;
+    /* The table lists each metric's canonical name before its aliases. */
+    for (size_t i = 0; i < sizeof metrics / sizeof metrics[0]; i++)
+        if (metrics[i].id == m->id)
+            return metrics[i].name;
+    return NULL;
+}
+
 int pf__rule_needs_probe(const struct pf__rule *rule)
 {
     const struct metric *m = find_metric(rule->metric);

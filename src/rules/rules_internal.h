@@ -73,8 +73,42 @@ enum pf__verdict pf__rule_eval(const struct pf__rule *rule, const cJSON *limit,
                                const struct pf__subject *subject,
                                cJSON **actual);
 
+/* The canonical name of a rule's metric, whatever alias it was written
+ * with ("width" -> "width_pixels", "aspect_ratio" -> "width/height"), or
+ * NULL when the engine does not know it. Lets the fix planner read limits
+ * exactly as the check reads them. */
+const char *pf__rule_metric_name(const struct pf__rule *rule);
+
 /* 1 when the metric needs probed media facts, 0 when the URL is enough. */
 int pf__rule_needs_probe(const struct pf__rule *rule);
+
+/* ---- check.c ---- */
+
+/* A media input whose aspect differs from the requested output ratio by
+ * more than this fraction gets the check's advice (and the fixer's crop). */
+#define PF__RATIO_TOLERANCE 0.02
+
+/* The media field of the schema that a value's path belongs to:
+ * "image_urls[0]" to "image_urls[]", "references[1].uri" to
+ * "references[].uri". NULL when none does. */
+const struct pf__media_field *pf__schema_media_at(const pf_schema *schema,
+                                                  const char *path);
+
+/* The output ratio a request asks for, as text ("1280:768") and as a
+ * width/height value, when the schema has a ratio field that frames the
+ * media at path: 1, or 0 when there is none or it cannot be read. request
+ * is the request object (given or normalised); an absent field falls back
+ * to the schema's default. */
+int pf__requested_ratio(const pf_schema *schema, const cJSON *request,
+                        const char *path, const char **text, double *want);
+
+/* Checks one media value (a path, URL or data URI) as pf_check checks it
+ * at path: location, kind and every rule of the field. Used by the fixer
+ * to hold its own output to the same rules. Returns PF_OK with a new report
+ * in *out (it may hold violations or an input error); any other code means
+ * no report. */
+pf_err pf__check_media(pf_ctx *ctx, const pf_schema *schema, const char *path,
+                       const char *value, pf_report **out);
 
 /* ---- report.c ---- */
 
@@ -94,6 +128,8 @@ pf_err pf__report_default(pf_report *r, const char *field,
                           const cJSON *value);
 /* Takes ownership of the normalised request sent to the API. */
 void pf__report_set_request(pf_report *r, cJSON *request);
+/* The normalised request, owned by the report; NULL when not set. */
+const cJSON *pf__report_request(const pf_report *r);
 
 /* ---- schema.c ---- */
 

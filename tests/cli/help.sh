@@ -6,7 +6,7 @@ README=$PF_SOURCE_DIR/README.md
 run --help; expect_status 0 help; expect_out "check"
 run --version; expect_status 0 version; expect_out "preflight "
 run help nosuch; expect_status 2 help-unknown
-for cmd in check probe models; do
+for cmd in check fix probe models; do
     run help $cmd; expect_status 0 "help $cmd"; help=$OUT
     run $cmd --help; [ "$OUT" = "$help" ] || fail "'$cmd --help' differs from 'help $cmd'"; ok
     grep -q "^\.SS $cmd" "$MAN" || fail "man page has no section for $cmd"; ok
@@ -26,6 +26,7 @@ done
 # the README's preflight commands use only options that exist
 for opt in $(grep -o -- 'preflight [a-z]* [^`]*' "$README" | grep -o -- '--[a-z][a-z-]*' | sort -u); do
     "$PREFLIGHT" help check | grep -q -- "$opt" || "$PREFLIGHT" help probe | grep -q -- "$opt" \
+        || "$PREFLIGHT" help fix | grep -q -- "$opt" \
         || "$PREFLIGHT" help models | grep -q -- "$opt" || fail "README uses unknown option $opt"
     ok
 done

@@ -1,0 +1,49 @@
+/* Command-line arguments shared by the subcommands that take a request. */
+#include <string.h>
+
+#include "cli.h"
+
+/* Takes the value of "--opt VALUE" or "--opt=VALUE". */
+int pf_cli_option_value(int argc, char **argv, int *i, const char *name,
+                        const char **out)
+{
+    size_t n = strlen(name);
+
+    if (strncmp(argv[*i], name, n) != 0)
+        return 0;
+    if (argv[*i][n] == '=') {
+        *out = argv[*i] + n + 1;
+        return 1;
+    }
+    if (argv[*i][n] != '\0')
+        return 0;
+    if (*i + 1 >= argc) {
+        *out = NULL;
+        return 1;
+    }
+    *out = argv[++*i];
+    return 1;
+}
+
+/* FIELD=VALUE, FIELD:=JSON or FIELD=@PATH into the request. */
+pf_err pf_cli_add_argument(pf_ctx *ctx, pf_request *req, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    char field[256];
+    size_t n;
+
+    if (!eq || eq == arg)
+        return PF_EUSAGE;
+    n = (size_t)(eq - arg);
+    if (eq[-1] == ':')
+        n--;
+    if (n == 0 || n >= sizeof field)
+        return PF_EUSAGE;
+    memcpy(field, arg, n);
+    field[n] = '\0';
+    if (eq[-1] == ':')
+        return pf_request_add_json(ctx, req, field, eq + 1);
+    if (eq[1] == '@')
+        return pf_request_add_file(ctx, req, field, eq + 2);
+    return pf_request_add_string(ctx, req, field, eq + 1);
+}

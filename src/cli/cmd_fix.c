@@ -1,0 +1,266 @@
+/* preflight fix: parse the request arguments, run pf_fix, print what changed,
+ * the request to send and its check. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define GREEN  "\033[32m"
+#define RED    "\033[31m"
+#define YELLOW "\033[33m"
+#define DIM    "\033[2m"
+#define RESET  "\033[0m"
+
+struct fix_args {
+    const char *model, *schema, *input, *outdir;
+    int json, allow_http, verbose;
+    pf_fix_options opts;
+};
+
+static int fail(const struct fix_args *a, pf_err code, const char *message)
+{
+    pf_cli_error("%s", message);
+    if (a->json)
+        pf_cli_json_error(code, message);
+    return PF_EXIT_ERROR;
+}
+
+static int parse_fit(const char *v, int *fit)
+{
+    if (strcmp(v, "crop") == 0)
+        *fit = PF_FIT_CROP;
+    else if (strcmp(v, "pad") == 0)
+        *fit = PF_FIT_PAD;
+    else if (strcmp(v, "none") == 0)
+        *fit = PF_FIT_NONE;
+    else
+        return -1;
+    return 0;
+}
+
+/* RRGGBB (a leading '#' allowed), or "blur". */
+static int parse_pad(const char *v, pf_fix_options *o)
+{
+    char *end;
+    unsigned long rgb;
+
+    if (strcmp(v, "blur") == 0) {
+        o->blur_fill = 1;
+        return 0;
+    }
+    if (*v == '#')
+        v++;
+    if (strlen(v) != 6)
+        return -1;
+    rgb = strtoul(v, &end, 16);
+    if (*end)
+        return -1;
+    o->pad_rgb = (uint32_t)rgb;
+    o->blur_fill = 0;
+    return 0;
+}
+
+/* A failure the report does not already show as an input error. */
+static int reported(const pf_report *r, const pf_fix_change *c)
+{
+    for (size_t i = 0; i < pf_report_error_count(r); i++) {
+        const pf_input_error *e = pf_report_error(r, i);
+
+        if (strcmp(e->field, c->field) == 0 && strcmp(e->message, c->message) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void print_text(const pf_fix_result *res, const char *model, int dry_run,
+                       int color)
+{
+    const char *green = color ? GREEN : "", *red = color ? RED : "";
+    const char *yellow = color ? YELLOW : "", *dim = color ? DIM : "";
+    const char *reset = color ? RESET : "";
+    const pf_report *report = pf_fix_result_report(res);
+    size_t n = pf_fix_result_change_count(res);
+
+    printf("%s\n", model);
+    for (size_t i = 0; i < n; i++) {
+        const pf_fix_change *c = pf_fix_result_change(res, i);
+
+        if (c->status == PF_FIX_FAILED) {
+            if (!reported(report, c))
+                printf("%s✗ %-16s%s %s %s[%s]%s\n", red, c->field, reset, c->message,
+                       dim, pf_err_name(c->code), reset);
+            continue;
+        }
+        printf("%s%s %-16s%s %s\n", c->status == PF_FIX_DONE ? green : "",
+               c->status == PF_FIX_DONE ? "✓" : "~", c->field, reset, c->summary);
+        printf("  %-16s %s%s %s%s\n", "", dim,
+               c->status == PF_FIX_DONE ? "→" : "would write", c->output, reset);
+        if (c->warning)
+            printf("%s! %-16s%s %s\n", yellow, c->field, reset, c->warning);
+    }
+    if (!n)
+        printf("  nothing to fix\n");
+    printf("request: %s\n", pf_fix_result_request_json(res));
+    if (dry_run)
+        printf("dry run: nothing written; the check below is of the request as given\n");
+    pf_cli_print_report(stdout, report, color);
+}
+
+int pf_cli_fix(int argc, char **argv)
+{
+    struct fix_args a;
+    pf_ctx *ctx = pf_ctx_new();
+    pf_request *req = pf_request_new();
+    pf_schema *schema = NULL;
+    pf_fix_result *res = NULL;
+    char **fields = calloc((size_t)argc + 1, sizeof *fields);
+    int nfields = 0, status = PF_EXIT_ERROR;
+    pf_err rc;
+
+    memset(&a, 0, sizeof a);
+    if (!ctx || !req || !fields) {
+        pf_cli_error("out of memory");
+        goto out;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL, *arg = argv[i];
+        char msg[300];
+
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            fputs(pf_cli_usage("fix"), stdout);
+            status = PF_EXIT_OK;
+            goto out;
+        } else if (strcmp(arg, "--json") == 0) {
+            a.json = 1;
+        } else if (strcmp(arg, "--dry-run") == 0) {
+            a.opts.dry_run = 1;
+        } else if (strcmp(arg, "--allow-http") == 0) {
+            a.allow_http = 1;
+        } else if (strcmp(arg, "--verbose") == 0 || strcmp(arg, "-v") == 0) {
+            a.verbose = 1;
+        } else if (pf_cli_option_value(argc, argv, &i, "--model", &v) ||
+                   pf_cli_option_value(argc, argv, &i, "--schema", &v) ||
+                   pf_cli_option_value(argc, argv, &i, "--input", &v) ||
+                   pf_cli_option_value(argc, argv, &i, "--output", &v) ||
+                   pf_cli_option_value(argc, argv, &i, "-o", &v) ||
+                   pf_cli_option_value(argc, argv, &i, "--fit", &v) ||
+                   pf_cli_option_value(argc, argv, &i, "--pad-color", &v) ||
+                   pf_cli_option_value(argc, argv, &i, "--max-pixels", &v)) {
+            if (!v || !*v) {
+                status = fail(&a, PF_EUSAGE, "fix: an option needs a value");
+                goto out;
+            }
+            if (strncmp(arg, "--model", 7) == 0) {
+                a.model = v;
+            } else if (strncmp(arg, "--schema", 8) == 0) {
+                a.schema = v;
+            } else if (strncmp(arg, "--input", 7) == 0) {
+                a.input = v;
+            } else if (strncmp(arg, "--fit", 5) == 0) {
+                if (parse_fit(v, &a.opts.fit) != 0) {
+                    snprintf(msg, sizeof msg, "fix: --fit takes crop, pad or none, "
+                             "not '%.100s'", v);
+                    status = fail(&a, PF_EUSAGE, msg);
+                    goto out;
+                }
+            } else if (strncmp(arg, "--pad-color", 11) == 0) {
+                if (parse_pad(v, &a.opts) != 0) {
+                    snprintf(msg, sizeof msg, "fix: --pad-color takes RRGGBB or blur, "
+                             "not '%.100s'", v);
+                    status = fail(&a, PF_EUSAGE, msg);
+                    goto out;
+                }
+            } else if (strncmp(arg, "--max-pixels", 12) == 0) {
+                char *end;
+                long long n = strtoll(v, &end, 10);
+
+                if (*end || n <= 0) {
+                    snprintf(msg, sizeof msg, "fix: --max-pixels takes a positive "
+                             "number, not '%.100s'", v);
+                    status = fail(&a, PF_EUSAGE, msg);
+                    goto out;
+                }
+                a.opts.max_pixels = n;
+            } else {
+                a.outdir = v;
+            }
+        } else if (arg[0] == '-' && arg[1] != '\0') {
+            snprintf(msg, sizeof msg, "fix: unknown option '%.200s' "
+                     "(see 'preflight help fix')", arg);
+            status = fail(&a, PF_EUSAGE, msg);
+            goto out;
+        } else {
+            fields[nfields++] = argv[i];
+        }
+    }
+    if (!a.model && !a.schema) {
+        status = fail(&a, PF_EUSAGE, "fix: --model ID or --schema FILE is required "
+                      "(see 'preflight models')");
+        goto out;
+    }
+    if (!a.outdir) {
+        status = fail(&a, PF_EUSAGE, "fix: -o DIR is required: fixed files are "
+                      "written there, never over the originals");
+        goto out;
+    }
+    pf_ctx_set_allow_http(ctx, a.allow_http);
+    if (a.verbose)
+        pf_ctx_set_log(ctx, pf_cli_log_stderr, NULL);
+
+    rc = a.schema ? pf_schema_load_file(ctx, a.schema, a.model, &schema)
+                  : pf_schema_load_model(ctx, a.model, &schema);
+    if (rc) {
+        status = fail(&a, rc, pf_ctx_error(ctx));
+        goto out;
+    }
+    if (a.input && (rc = pf_request_load_file(ctx, req, a.input))) {
+        status = fail(&a, rc, pf_ctx_error(ctx));
+        goto out;
+    }
+    for (int i = 0; i < nfields; i++) {
+        if ((rc = pf_cli_add_argument(ctx, req, fields[i]))) {
+            char msg[600];
+
+            if (rc == PF_EUSAGE && !*pf_ctx_error(ctx))
+                snprintf(msg, sizeof msg, "fix: '%.200s' is not FIELD=VALUE, "
+                         "FIELD:=JSON or FIELD=@PATH", fields[i]);
+            else
+                snprintf(msg, sizeof msg, "fix: %s", pf_ctx_error(ctx));
+            status = fail(&a, rc, msg);
+            goto out;
+        }
+    }
+    if ((rc = pf_fix(ctx, schema, req, a.outdir, &a.opts, &res))) {
+        status = fail(&a, rc, pf_ctx_error(ctx));
+        goto out;
+    }
+    /* Each failure once on stderr, as one line naming the file and why,
+     * whatever the output mode (as check does for its input errors). */
+    for (size_t i = 0; i < pf_fix_result_change_count(res); i++) {
+        const pf_fix_change *c = pf_fix_result_change(res, i);
+
+        if (c->status == PF_FIX_FAILED)
+            pf_cli_error("%s", c->message);
+    }
+    if (a.json) {
+        char *text = pf_fix_result_to_json(res);
+
+        if (!text) {
+            pf_cli_error("out of memory");
+            goto out;
+        }
+        puts(text);
+        pf_free(text);
+    } else {
+        print_text(res, pf_schema_model(schema), a.opts.dry_run,
+                   pf_cli_use_color(stdout));
+    }
+    status = pf_fix_result_exit_code(res);
+out:
+    pf_fix_result_free(res);
+    pf_schema_free(schema);
+    pf_request_free(req);
+    pf_ctx_free(ctx);
+    free(fields);
+    return status;
+}

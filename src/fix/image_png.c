@@ -1,0 +1,158 @@
+/*
+ * PNG decoding and encoding with libpng.
+ *
+ * Decoding uses libpng's simplified API, which converts every colour type,
+ * bit depth, palette and interlace to 8-bit RGB(A) and keeps its error
+ * exits to itself (image.message); the header is read, and the pixel count
+ * checked, before the buffer is allocated. Encoding uses the full API to
+ * stream rows into a growing buffer in one pass, with our own setjmp: a
+ * libpng error longjmps back to pf__png_encode, the only frame that calls
+ * into the library.
+ */
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <png.h>
+
+#include "fix_internal.h"
+
+pf_err pf__png_decode(pf_ctx *ctx, const char *name, const uint8_t *data,
+                      size_t len, int64_t max_pixels, struct pf__image *img)
+{
+    png_image pi;
+    pf_err rc = PF_OK;
+    int alpha;
+
+    memset(img, 0, sizeof *img);
+    memset(&pi, 0, sizeof pi);
+    pi.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_memory(&pi, data, len)) {
+        rc = pf__error(ctx, PF_ECORRUPT, "%s: cannot decode PNG: %s", name, pi.message);
+        goto out;
+    }
+    if (pi.width == 0 || pi.height == 0 ||
+        (int64_t)pi.width * pi.height > max_pixels || pi.width > INT32_MAX / 4) {
+        rc = pf__error(ctx, PF_ELIMIT, "%s: %u×%u is more than the %lld pixels "
+                       "preflight decodes", name, pi.width, pi.height,
+                       (long long)max_pixels);
+        goto out;
+    }
+    alpha = (pi.format & PNG_FORMAT_FLAG_ALPHA) != 0;
+    pi.format = alpha ? PNG_FORMAT_RGBA : PNG_FORMAT_RGB;
+    /* A 16-bit file without gAMA or sRGB is sRGB-encoded like every other
+     * PNG, not linear light. */
+    pi.flags |= PNG_IMAGE_FLAG_16BIT_sRGB;
+    if ((rc = pf__image_alloc(ctx, name, (int)pi.width, (int)pi.height,
+                              alpha ? 4 : 3, img)))
+        goto out;
+    if (!png_image_finish_read(&pi, NULL, img->px, (png_int_32)img->stride, NULL)) {
+        rc = pf__error(ctx, PF_ECORRUPT, "%s: cannot decode PNG: %s", name, pi.message);
+        goto out;
+    }
+out:
+    png_image_free(&pi);
+    if (rc)
+        pf__image_free(img);
+    return rc;
+}
+
+struct png_sink {
+    uint8_t *data;
+    size_t len, cap;
+    char message[200];
+};
+
+static void pf__png_error(png_structp png, png_const_charp msg)
+{
+    struct png_sink *sink = png_get_error_ptr(png);
+
+    snprintf(sink->message, sizeof sink->message, "%s", msg);
+    png_longjmp(png, 1);
+}
+
+static void pf__png_warning(png_structp png, png_const_charp msg)
+{
+    (void)png;
+    (void)msg;
+}
+
+static void pf__png_write(png_structp png, png_bytep d, size_t n)
+{
+    struct png_sink *sink = png_get_io_ptr(png);
+
+    if (n > sink->cap - sink->len) {
+        size_t cap = sink->cap ? sink->cap : 65536;
+        uint8_t *grown;
+
+        while (cap - sink->len < n) {
+            if (cap > SIZE_MAX / 2)
+                png_error(png, "out of memory");
+            cap *= 2;
+        }
+        if (!(grown = realloc(sink->data, cap)))
+            png_error(png, "out of memory");
+        sink->data = grown;
+        sink->cap = cap;
+    }
+    memcpy(sink->data + sink->len, d, n);
+    sink->len += n;
+}
+
+static void pf__png_flush(png_structp png)
+{
+    (void)png;
+}
+
+/* The only frame that calls libpng's writer: 0, or -1 after libpng
+ * longjmps out of an error. */
+static int pf__png_write_image(png_structp png, png_infop info,
+                               const struct pf__image *img)
+{
+    if (setjmp(png_jmpbuf(png)))
+        return -1;
+    /* zlib level 6 with adaptive filters: libpng's defaults, the usual
+     * balance of size and time. */
+    png_set_IHDR(png, info, (png_uint_32)img->w, (png_uint_32)img->h, 8,
+                 img->channels == 4 ? PNG_COLOR_TYPE_RGB_ALPHA : PNG_COLOR_TYPE_RGB,
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+                 PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    for (int y = 0; y < img->h; y++)
+        png_write_row(png, img->px + (size_t)y * img->stride);
+    png_write_end(png, NULL);
+    return 0;
+}
+
+pf_err pf__png_encode(pf_ctx *ctx, const char *name,
+                      const struct pf__image *img, uint8_t **out, size_t *len)
+{
+    struct png_sink sink;
+    png_structp png;
+    png_infop info = NULL;
+    pf_err rc = PF_OK;
+
+    *out = NULL;
+    *len = 0;
+    memset(&sink, 0, sizeof sink);
+    if (!(png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &sink,
+                                        pf__png_error, pf__png_warning)) ||
+        !(info = png_create_info_struct(png))) {
+        rc = pf__error(ctx, PF_ENOMEM, "%s: out of memory", name);
+        goto out;
+    }
+    png_set_write_fn(png, &sink, pf__png_write, pf__png_flush);
+    if (pf__png_write_image(png, info, img) != 0) {
+        rc = pf__error(ctx, strcmp(sink.message, "out of memory") == 0 ? PF_ENOMEM
+                       : PF_EINTERNAL, "%s: PNG encoding failed: %s", name, sink.message);
+        goto out;
+    }
+    *out = sink.data;
+    *len = sink.len;
+    sink.data = NULL;
+out:
+    png_destroy_write_struct(png ? &png : NULL, info ? &info : NULL);
+    free(sink.data);
+    return rc;
+}
