@@ -1,4 +1,5 @@
 /* Command-line arguments shared by the subcommands that take a request. */
+#include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
@@ -46,4 +47,36 @@ pf_err pf_cli_add_argument(pf_ctx *ctx, pf_request *req, const char *arg)
     if (eq[1] == '@')
         return pf_request_add_file(ctx, req, field, eq + 2);
     return pf_request_add_string(ctx, req, field, eq + 1);
+}
+
+pf_err pf_cli_load_request(pf_ctx *ctx, const char *command,
+                           const struct pf_cli_request_args *a,
+                           pf_schema **schema, pf_request *req,
+                           char *msg, size_t msg_size)
+{
+    pf_err rc;
+
+    *schema = NULL;
+    pf_ctx_set_allow_http(ctx, a->allow_http);
+    if (a->verbose)
+        pf_ctx_set_log(ctx, pf_cli_log_stderr, NULL);
+    rc = a->schema ? pf_schema_load_file(ctx, a->schema, a->model, schema)
+                   : pf_schema_load_model(ctx, a->model, schema);
+    if (!rc && a->input)
+        rc = pf_request_load_file(ctx, req, a->input);
+    if (rc) {
+        snprintf(msg, msg_size, "%s", pf_ctx_error(ctx));
+        return rc;
+    }
+    for (int i = 0; i < a->nfields; i++) {
+        if (!(rc = pf_cli_add_argument(ctx, req, a->fields[i])))
+            continue;
+        if (rc == PF_EUSAGE && !*pf_ctx_error(ctx))
+            snprintf(msg, msg_size, "%s: '%.200s' is not FIELD=VALUE, "
+                     "FIELD:=JSON or FIELD=@PATH", command, a->fields[i]);
+        else
+            snprintf(msg, msg_size, "%s: %s", command, pf_ctx_error(ctx));
+        return rc;
+    }
+    return PF_OK;
 }

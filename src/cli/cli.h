@@ -44,4 +44,20 @@ void pf_cli_print_report(FILE *out, const pf_report *report, int color);
 /* One human line of probed facts ("image jpeg 640×480, 45.1 kB"). */
 void pf_cli_describe_media(char *buf, size_t size, const pf_media_info *info);
 
+/* What every request-taking command reads: the schema, a request file and
+ * FIELD=... arguments (check, fix, and later submit and run). */
+struct pf_cli_request_args {
+    const char *model, *schema, *input;
+    char **fields;
+    int nfields;
+    int allow_http, verbose;
+};
+
+/* Sets the context's options, loads the schema and builds the request. On
+ * failure *schema is NULL and msg holds the one-line error to print. */
+pf_err pf_cli_load_request(pf_ctx *ctx, const char *command,
+                           const struct pf_cli_request_args *a,
+                           pf_schema **schema, pf_request *req,
+                           char *msg, size_t msg_size);
+
 #endif

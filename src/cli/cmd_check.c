@@ -77,29 +77,12 @@ int pf_cli_check(int argc, char **argv)
                       "(see 'preflight models')");
         goto out;
     }
-    pf_ctx_set_allow_http(ctx, a.allow_http);
-    if (a.verbose)
-        pf_ctx_set_log(ctx, pf_cli_log_stderr, NULL);
+    {
+        struct pf_cli_request_args ra = { a.model, a.schema, a.input, fields, nfields,
+                                          a.allow_http, a.verbose };
+        char msg[600];
 
-    rc = a.schema ? pf_schema_load_file(ctx, a.schema, a.model, &schema)
-                  : pf_schema_load_model(ctx, a.model, &schema);
-    if (rc) {
-        status = fail(&a, rc, pf_ctx_error(ctx));
-        goto out;
-    }
-    if (a.input && (rc = pf_request_load_file(ctx, req, a.input))) {
-        status = fail(&a, rc, pf_ctx_error(ctx));
-        goto out;
-    }
-    for (int i = 0; i < nfields; i++) {
-        if ((rc = pf_cli_add_argument(ctx, req, fields[i]))) {
-            char msg[600];
-
-            if (rc == PF_EUSAGE && !*pf_ctx_error(ctx))
-                snprintf(msg, sizeof msg, "check: '%.200s' is not FIELD=VALUE, "
-                         "FIELD:=JSON or FIELD=@PATH", fields[i]);
-            else
-                snprintf(msg, sizeof msg, "check: %s", pf_ctx_error(ctx));
+        if ((rc = pf_cli_load_request(ctx, "check", &ra, &schema, req, msg, sizeof msg))) {
             status = fail(&a, rc, msg);
             goto out;
         }
