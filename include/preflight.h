@@ -60,6 +60,11 @@ const char *pf_err_name(pf_err err);
 /* Frees memory returned by this library (JSON strings). Accepts NULL. */
 void pf_free(void *p);
 
+/* A byte count as a person reads it, in decimal units and truncated, so a
+ * size just under a limit never reads as the limit ("4.69 MB" for
+ * 4,699,999 bytes). Always NUL-terminates buf. */
+void pf_format_size(char *buf, size_t size, int64_t bytes);
+
 /* ---- context ------------------------------------------------------------ */
 
 typedef struct pf_ctx pf_ctx;

@@ -28,6 +28,22 @@ static void test_numbers(void)
     ASSERT_STR_EQ(buf, "4294967295");
 }
 
+static void test_sizes(void)
+{
+    char buf[32];
+
+    pf_format_size(buf, sizeof buf, 4699999);   /* under "< 4.7 MB": never 4.70 */
+    ASSERT_STR_EQ(buf, "4.69 MB");
+    pf_format_size(buf, sizeof buf, 4700000);
+    ASSERT_STR_EQ(buf, "4.70 MB");
+    pf_format_size(buf, sizeof buf, 999);
+    ASSERT_STR_EQ(buf, "999 bytes");
+    pf_format_size(buf, sizeof buf, 30828);
+    ASSERT_STR_EQ(buf, "30.8 kB");
+    pf_format_size(buf, sizeof buf, -1);
+    ASSERT_STR_EQ(buf, "? bytes");
+}
+
 static void test_redact(void)
 {
     char buf[256];
@@ -62,6 +78,7 @@ int main(void)
 {
     RUN(test_utf8);
     RUN(test_numbers);
+    RUN(test_sizes);
     RUN(test_redact);
     RUN(test_errors);
     return 0;

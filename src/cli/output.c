@@ -59,28 +59,12 @@ void pf_cli_log_stderr(void *userdata, const char *line)
     fprintf(stderr, "preflight: %s\n", line);
 }
 
-/* Decimal units, truncated rather than rounded: a file just under a
- * "< 4.7 MB" limit reads 4.69 MB, never 4.70 MB (as fix's summaries do). */
-static void human_size(char *buf, size_t size, int64_t bytes)
-{
-    if (bytes < 0)
-        snprintf(buf, size, "? bytes");
-    else if (bytes < 1000)
-        snprintf(buf, size, "%lld bytes", (long long)bytes);
-    else if (bytes < 1000000)
-        snprintf(buf, size, "%.1f kB", (double)(bytes / 100) / 10);
-    else if (bytes < 1000000000)
-        snprintf(buf, size, "%.2f MB", (double)(bytes / 10000) / 100);
-    else
-        snprintf(buf, size, "%.2f GB", (double)(bytes / 10000000) / 100);
-}
-
 void pf_cli_describe_media(char *buf, size_t size, const pf_media_info *in)
 {
     char sz[32];
     size_t n;
 
-    human_size(sz, sizeof sz, in->file_size);
+    pf_format_size(sz, sizeof sz, in->file_size);
     n = (size_t)snprintf(buf, size, "%s %s", pf_media_kind_name(in->kind), in->format);
     if (n < size && in->codec[0] && strcmp(in->codec, in->format) != 0)
         n += (size_t)snprintf(buf + n, size - n, " %s", in->codec);

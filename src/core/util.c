@@ -183,3 +183,19 @@ void pf__redact_url(char *dst, size_t size, const char *url)
     else
         pf__strlcpy(dst, tmp, size);
 }
+
+/* Decimal units, truncated rather than rounded: a file just under a
+ * "< 4.7 MB" limit reads 4.69 MB, never 4.70 MB. */
+void pf_format_size(char *buf, size_t size, int64_t bytes)
+{
+    if (bytes < 0)
+        snprintf(buf, size, "? bytes");
+    else if (bytes < 1000)
+        snprintf(buf, size, "%lld bytes", (long long)bytes);
+    else if (bytes < 1000000)
+        snprintf(buf, size, "%.1f kB", (double)(bytes / 100) / 10);
+    else if (bytes < 1000000000)
+        snprintf(buf, size, "%.2f MB", (double)(bytes / 10000) / 100);
+    else
+        snprintf(buf, size, "%.2f GB", (double)(bytes / 10000000) / 100);
+}

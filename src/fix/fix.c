@@ -252,23 +252,6 @@ static char *output_name(const struct fixer *f, const char *source, enum pf__for
     return NULL;
 }
 
-/* Sizes as a person reads them, truncated: a file under a 4.7 MB limit
- * never shows as "4.70 MB". The CLI's check output reads sizes the same
- * way. */
-static void human_size(char *buf, size_t size, int64_t bytes)
-{
-    if (bytes < 0)
-        snprintf(buf, size, "? bytes");
-    else if (bytes < 1000)
-        snprintf(buf, size, "%lld bytes", (long long)bytes);
-    else if (bytes < 1000000)
-        snprintf(buf, size, "%.1f kB", (double)(bytes / 100) / 10);
-    else if (bytes < 1000000000)
-        snprintf(buf, size, "%.2f MB", (double)(bytes / 10000) / 100);
-    else
-        snprintf(buf, size, "%.2f GB", (double)(bytes / 10000000) / 100);
-}
-
 static void upper(char *dst, size_t size, const char *s)
 {
     size_t i = 0;
@@ -287,11 +270,11 @@ static char *summary(const pf_media_info *in, const struct pf__plan *p,
     char how[96], extra[64] = "";
     enum pf__format fmt = o ? o->format : p->format;
 
-    human_size(from_size, sizeof from_size, in->file_size);
+    pf_format_size(from_size, sizeof from_size, in->file_size);
     upper(from_fmt, sizeof from_fmt, in->format);
     if (o) {
         to_size[0] = ' ';
-        human_size(to_size + 1, sizeof to_size - 1, (int64_t)o->len);
+        pf_format_size(to_size + 1, sizeof to_size - 1, (int64_t)o->len);
         if (o->format == PF__FMT_JPEG)
             snprintf(quality, sizeof quality, " q=%d", o->quality);
         snprintf(extra, sizeof extra, ", %d encode%s", o->encodes,
