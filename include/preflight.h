@@ -44,7 +44,14 @@ extern "C" {
     X(EHTTP,     "http",        "HTTP error status")                         \
     X(EINTERNAL, "internal",    "internal error")                            \
     X(ENOSPC,    "no_space",    "no space left on device")                   \
-    X(ECANNOT,   "cannot_fix",  "cannot be made to comply")
+    X(ECANNOT,   "cannot_fix",  "cannot be made to comply")                 \
+    X(EINTR,     "interrupted", "interrupted")                               \
+    X(EAUTH,     "auth",        "missing or rejected credentials")           \
+    X(EAPI,      "api",         "the API reported an error")                 \
+    X(ETIMEOUT,  "timeout",     "timed out")                                 \
+    X(EJOB,      "job_failed",  "the job failed or was cancelled")           \
+    X(EUNKNOWN,  "outcome_unknown", "the outcome of a submission is unknown") \
+    X(EEXIST,    "exists",      "the file already exists")
 
 typedef enum pf_err {
 #define PF__ERR_ENUM(suffix, name, msg) PF_##suffix,
@@ -87,6 +94,12 @@ pf_err pf_ctx_set_rules_dir(pf_ctx *ctx, const char *dir);
 /* Allow plain http:// URLs to be probed (local test servers). Without it an
  * http:// media URL is a violation, since the APIs fetch over HTTPS only. */
 void pf_ctx_set_allow_http(pf_ctx *ctx, int allow);
+
+/* Asks the long operations running with this context (a video transcode,
+ * an upload, a wait for a job) to stop at their next check, clean up what
+ * they wrote and return PF_EINTR. Async-signal-safe: call it from a SIGINT
+ * handler. */
+void pf_ctx_interrupt(pf_ctx *ctx);
 
 /* Optional diagnostic sink for --verbose. Messages never contain secrets or
  * URL query strings. */
@@ -360,6 +373,10 @@ int pf_fix_result_exit_code(const pf_fix_result *result);
  * {the report's JSON}}. Caller frees with pf_free; NULL when out of
  * memory. */
 char *pf_fix_result_to_json(const pf_fix_result *result);
+
+/* ---- upload: hosting local files for the API (src/net) ---------------- */
+
+/* ---- jobs: submit, wait, download, the ledger (src/api, src/ledger) ---- */
 
 #ifdef __cplusplus
 }

@@ -9,11 +9,25 @@
 /* Exit statuses, the same for every subcommand. */
 enum { PF_EXIT_OK = 0, PF_EXIT_VIOLATION = 1, PF_EXIT_ERROR = 2 };
 
-int pf_cli_check(int argc, char **argv);
-int pf_cli_probe(int argc, char **argv);
-int pf_cli_models(int argc, char **argv);
-
-int pf_cli_fix(int argc, char **argv);
+/* One entry point and one usage text per subcommand, each defined in the
+ * subcommand's own file; main.c lists them. */
+#define PF_CLI_COMMAND(name)                                                 \
+    int pf_cli_##name(int argc, char **argv);                                \
+    extern const char pf_cli_##name##_usage[]
+PF_CLI_COMMAND(check);
+PF_CLI_COMMAND(fix);
+PF_CLI_COMMAND(probe);
+PF_CLI_COMMAND(models);
+PF_CLI_COMMAND(upload);     /* cmd_upload.c */
+PF_CLI_COMMAND(run);        /* cmd_run.c */
+PF_CLI_COMMAND(submit);     /* cmd_jobs.c: the job subcommands */
+PF_CLI_COMMAND(status);
+PF_CLI_COMMAND(wait);
+PF_CLI_COMMAND(result);
+PF_CLI_COMMAND(cancel);
+PF_CLI_COMMAND(jobs);
+PF_CLI_COMMAND(resume);
+#undef PF_CLI_COMMAND
 
 /* "--opt VALUE" or "--opt=VALUE" at argv[*i]: 1 and *out set (NULL when
  * the value is missing), advancing *i past a separate value; 0 when

@@ -4,6 +4,31 @@
 
 #include "cli.h"
 
+const char pf_cli_check_usage[] =
+    "usage: preflight check --model ID [--schema FILE] [--input REQUEST.json]\n"
+    "                       [--json] [--allow-http] [--verbose]\n"
+    "                       FIELD=VALUE | FIELD:=JSON | FIELD=@PATH ...\n"
+    "\n"
+    "Checks every parameter (required, type, maxLength, enum, minimum/maximum,\n"
+    "items) and probes every media input, local file or URL, against each of\n"
+    "the schema's validation rules. Violations quote the schema's own text.\n"
+    "\n"
+    "  --model ID          a bundled model: runwayml/runway-aleph/video-to-video,\n"
+    "                      or another provider's: cometapi:runwayml/v1/video_to_video\n"
+    "  --schema FILE       a rules file, or any RunComfy input schema copied\n"
+    "                      from a model's docs page (--model then names it)\n"
+    "  --input FILE        a request JSON object (\"-\" reads stdin); media values\n"
+    "                      may be URLs, data URIs or local paths\n"
+    "  --json              print exactly one JSON object on stdout\n"
+    "  --allow-http        probe plain http:// URLs (local test servers)\n"
+    "  --verbose           log what is read, to stderr (no secrets)\n"
+    "  FIELD=VALUE         a string parameter\n"
+    "  FIELD:=JSON         a raw JSON value: seed:=42, frames:=121\n"
+    "  FIELD=@PATH         a local media file; repeat a field to append\n"
+    "\n"
+    "exit status: 0 pass, 1 violations, 2 could not check (usage, unreadable\n"
+    "or undecodable input, missing schema, network failure).\n";
+
 struct check_args {
     const char *model;
     const char *schema;

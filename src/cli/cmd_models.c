@@ -6,6 +6,13 @@
 
 #include "cli.h"
 
+const char pf_cli_models_usage[] =
+    "usage: preflight models [--json]\n"
+    "\n"
+    "Lists the bundled models: the ids --model accepts.\n"
+    "\n"
+    "  --json              one JSON array of {id, provider, title}\n";
+
 struct listing {
     cJSON *array;               /* --json, or NULL */
 };

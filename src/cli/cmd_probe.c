@@ -9,6 +9,22 @@
 
 #include "cli.h"
 
+const char pf_cli_probe_usage[] =
+    "usage: preflight probe [--json] [--jobs N] [--allow-http] [--verbose]\n"
+    "                       FILE|URL|- ...\n"
+    "\n"
+    "Prints what a server will see of each file: format, codec, displayed\n"
+    "width and height (rotation, EXIF orientation and pixel aspect applied),\n"
+    "size, duration, frame rate, frame count, audio. Reads headers only.\n"
+    "\n"
+    "  --json              one JSON object per line, in the order given\n"
+    "  --jobs N            probe N files at a time (default: one per core)\n"
+    "  --allow-http        probe plain http:// URLs (local test servers)\n"
+    "  --verbose           log what is read, to stderr\n"
+    "  -                   read more paths from stdin, one per line\n"
+    "\n"
+    "exit status: 0 all probed, 2 some input could not be probed.\n";
+
 struct job {
     const char *path;
     char *out;                  /* the line(s) to print on stdout */

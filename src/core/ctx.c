@@ -9,6 +9,7 @@
 pf_ctx *pf_ctx_new(void)
 {
     pf_ctx *ctx = calloc(1, sizeof *ctx);
+    const char *env;
 
     if (!ctx)
         return NULL;
@@ -17,6 +18,9 @@ pf_ctx *pf_ctx_new(void)
     ctx->max_probe_bytes = 64 << 20;
     ctx->probe_timeout_ms = 20000;
     ctx->max_remote_head = 8 << 20;
+    ctx->retry_base_ms = 1000;
+    if ((env = getenv("PREFLIGHT_RETRY_BASE_MS")) && *env)
+        ctx->retry_base_ms = atoi(env) > 0 ? atoi(env) : 1;
     return ctx;
 }
 
@@ -71,4 +75,10 @@ void pf__log(pf_ctx *ctx, const char *fmt, ...)
 void pf_free(void *p)
 {
     free(p);
+}
+
+void pf_ctx_interrupt(pf_ctx *ctx)
+{
+    if (ctx)
+        ctx->interrupted = 1;
 }

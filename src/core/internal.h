@@ -25,6 +25,13 @@ struct pf_ctx {
     int64_t max_probe_bytes;
     int probe_timeout_ms;
     int64_t max_remote_head;    /* bytes kept when a server ignores Range */
+    /* The first retry's backoff; the tests shorten it through the
+     * environment ($PREFLIGHT_RETRY_BASE_MS) so retries stay quick. */
+    int retry_base_ms;
+    /* Set from a signal handler (Ctrl-C): long operations (a transcode,
+     * an upload, waiting for a job) stop at the next check with PF_EINTR
+     * and clean up. pf_ctx_interrupt() sets it. */
+    volatile int interrupted;
 };
 
 /* Sets the context's one-line error and returns err, so a detection site

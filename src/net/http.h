@@ -112,4 +112,106 @@ pf_err pf__http_stream_read(struct pf__http *h, void *buf, size_t len,
                             size_t *got);
 void pf__http_stream_close(struct pf__http *h);
 
+/* ---- requests with bodies, retries and error bodies (request.c) -------- */
+
+/* One field of a multipart/form-data body (an S3 presigned POST's
+ * "fields"), sent in order, before the file. */
+struct pf__http_form_field {
+    const char *name, *value;
+};
+
+struct pf__http_request {
+    const char *method;             /* "GET" when NULL; "POST", "PUT",
+                                     * "DELETE", "HEAD" */
+    const char *url;
+    /* NULL-terminated "Name: value" lines or NULL. Values may be secrets
+     * (Authorization, X-API-Key): they are never logged or put in an
+     * error message. */
+    const char *const *headers;
+
+    /* The body, at most one of: memory, a file, a form. */
+    const void *body;               /* sent as is, body_len bytes */
+    size_t body_len;
+    int body_fd;                    /* >= 0: stream body_size bytes of this
+                                     * file from offset 0 (pread, constant
+                                     * memory, Content-Length always sent;
+                                     * each retry starts again at 0) */
+    int64_t body_size;
+    const struct pf__http_form_field *form;   /* multipart/form-data: these */
+    size_t nform;                   /* fields, then the body_fd file as */
+    const char *form_file_field;    /* this field ("file") */
+    const char *form_file_type;     /* its Content-Type, or NULL */
+
+    /* Where a 2xx body goes: sink_fd >= 0 writes it there (from the fd's
+     * current position; a retry truncates back to it), otherwise memory,
+     * at most max_body bytes (0: 8 MiB; more is PF_ELIMIT). A body of a
+     * status >= 400 always goes to memory (kept to 64 KiB) for the error. */
+    int sink_fd;
+    size_t max_body;
+    int64_t range_from;             /* > 0: GET "Range: bytes=N-" (resuming a
+                                     * download); the caller checks status
+                                     * 206 against 200 */
+
+    /* Attempts after the first, for connection errors, 408, 425, 429 and
+     * 5xx, with exponential backoff from about 1 s (ctx->retry_base_ms),
+     * full jitter, capped at 30 s, Retry-After honoured (seconds or an
+     * HTTP date, clamped to 0..300 s). -1: the default, 4 for GET, HEAD,
+     * PUT and DELETE, 0 for POST (a POST is retried only when the caller
+     * knows it is safe: an idempotency guard, or no request was sent). */
+    int retries;
+    /* A failed connect (nothing was sent) is retried even for a POST. */
+
+    /* Called as the body goes out or comes in, at most ~10 times a second;
+     * total -1 when unknown. Return non-zero to abort (PF_EINTR). */
+    int (*progress)(void *ud, int64_t up_done, int64_t up_total,
+                    int64_t down_done, int64_t down_total);
+    void *progress_ud;
+};
+
+/* Initialises a request: sink_fd = body_fd = -1, retries = -1, the rest 0. */
+void pf__http_request_init(struct pf__http_request *req);
+
+struct pf__http_reply {
+    long status;                    /* final status, -1 when none */
+    char *body;                     /* malloc'ed, NUL-terminated (body_len
+                                     * does not count the NUL); NULL when the
+                                     * body went to sink_fd */
+    size_t body_len;
+    int64_t content_length;         /* -1 when absent */
+    int64_t range_first;            /* from Content-Range, -1 when absent */
+    int64_t range_total;
+    char content_type[128];         /* "" when absent */
+    char etag[128];
+    char location[1024];            /* a Location header, for 201/303 */
+    int attempts;                   /* 1 + retries made */
+};
+
+/*
+ * Sends a request, retrying as req->retries allows, and returns the final
+ * reply. PF_OK for a 2xx (and 3xx that redirects did not follow). For a
+ * status >= 400 after retries: the reply is still filled (status, body) so
+ * a provider can read its own error shape, and the message is set from the
+ * body when it says something: S3's XML <Code> and <Message>, a JSON
+ * "error_code"/"error_message" (RunComfy), "error": {"message"} or
+ * "message"/"detail"; otherwise "HTTP 404 Not Found". The code is PF_EAUTH
+ * for 401 and for 403 with InvalidAccessKeyId, SignatureDoesNotMatch,
+ * AccessDenied or an expired presigned URL (never retried), PF_EHTTP for
+ * the rest. Transport failures are PF_ENET ("URL: no data received for
+ * 20 s", "URL: connection refused"), a full sink PF_ENOSPC, an aborting
+ * progress callback PF_EINTR. A server that answers early (403 in the
+ * middle of an upload) is reported with its status and body, not as a
+ * broken pipe.
+ *
+ * Every request is logged once (method, redacted URL, status, bytes,
+ * attempt) through ctx's log; no header value and no query string is.
+ * Plain http:// is refused unless the host is a loopback address
+ * (127.0.0.0/8, ::1, localhost): PF_EUSAGE. The reply's strings are freed
+ * with pf__http_reply_free, also after a failure.
+ */
+pf_err pf__http_request(struct pf__http *h, const struct pf__http_request *req,
+                        struct pf__http_reply *reply);
+
+/* Frees the reply's body and resets it; accepts a zeroed reply, twice. */
+void pf__http_reply_free(struct pf__http_reply *reply);
+
 #endif

@@ -6,8 +6,12 @@ README=$PF_SOURCE_DIR/README.md
 run --help; expect_status 0 help; expect_out "check"
 run --version; expect_status 0 version; expect_out "preflight "
 run help nosuch; expect_status 2 help-unknown
-for cmd in check fix probe models; do
+# every command the overview lists
+commands=$("$PREFLIGHT" --help | sed -n '/^commands:/,/^$/p' | awk 'NR>1 && NF {print $1}' | grep -v '^help$')
+[ -n "$commands" ] || fail "no commands in the overview"
+for cmd in $commands; do
     run help $cmd; expect_status 0 "help $cmd"; help=$OUT
+    case $help in *"not yet implemented"*) continue ;; esac   # TEMPORARY while being written
     run $cmd --help; [ "$OUT" = "$help" ] || fail "'$cmd --help' differs from 'help $cmd'"; ok
     grep -q "^\.SS $cmd" "$MAN" || fail "man page has no section for $cmd"; ok
     # every option the help names is documented in the man page...
@@ -25,9 +29,11 @@ for cmd in check fix probe models; do
 done
 # the README's preflight commands use only options that exist
 for opt in $(grep -o -- 'preflight [a-z]* [^`]*' "$README" | grep -o -- '--[a-z][a-z-]*' | sort -u); do
-    "$PREFLIGHT" help check | grep -q -- "$opt" || "$PREFLIGHT" help probe | grep -q -- "$opt" \
-        || "$PREFLIGHT" help fix | grep -q -- "$opt" \
-        || "$PREFLIGHT" help models | grep -q -- "$opt" || fail "README uses unknown option $opt"
+    found=
+    for cmd in $commands; do
+        "$PREFLIGHT" help $cmd | grep -q -- "$opt" && { found=1; break; }
+    done
+    [ -n "$found" ] || fail "README uses unknown option $opt"
     ok
 done
 done_tests
