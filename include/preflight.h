@@ -378,6 +378,240 @@ char *pf_fix_result_to_json(const pf_fix_result *result);
 
 /* ---- jobs: submit, wait, download, the ledger (src/api, src/ledger) ---- */
 
+/*
+ * A job is one paid submission to a provider's API. Every job is recorded
+ * in a ledger (an SQLite file shared safely by concurrent preflight
+ * processes) *before* its POST is sent, then after it (the API's request
+ * id), at each change of state and for each output downloaded. The same
+ * request submitted again returns the recorded job instead of paying
+ * again; a process killed at any point leaves enough behind for another to
+ * carry on, and a submission whose answer was never read is reported as
+ * having an unknown outcome, never silently sent twice.
+ *
+ * Tokens come from the environment (RUNCOMFY_API_TOKEN or YOUR_API_TOKEN
+ * for RunComfy, COMETAPI_KEY for CometAPI) or a token file; they are never
+ * logged, never put in a message and never written to the ledger.
+ */
+
+typedef struct pf_jobs pf_jobs;    /* the ledger and the provider clients */
+typedef struct pf_job pf_job;      /* one job as the ledger holds it */
+
+typedef enum pf_job_state {
+    PF_JOB_SUBMITTING = 0,  /* recorded; the POST's answer not read (yet) */
+    PF_JOB_QUEUED,          /* "in_queue" */
+    PF_JOB_RUNNING,         /* "in_progress" */
+    PF_JOB_COMPLETED,
+    PF_JOB_FAILED,
+    PF_JOB_CANCELLED,
+    PF_JOB_UNKNOWN,         /* the POST may or may not have created a job */
+    PF_JOB_REJECTED         /* the API refused the POST: nothing was created */
+} pf_job_state;
+
+/* "submitting", "in_queue", "in_progress", "completed", "failed",
+ * "cancelled", "outcome_unknown", "rejected". */
+const char *pf_job_state_name(pf_job_state state);
+
+/* 1 for the states a job never leaves: completed, failed, cancelled,
+ * outcome unknown and rejected. */
+int pf_job_state_is_final(pf_job_state state);
+
+/* A zeroed struct (or NULL) asks for the defaults. Strings are copied. */
+typedef struct pf_jobs_options {
+    const char *state_dir;  /* the ledger's directory; NULL:
+                             * $XDG_STATE_HOME/preflight, else
+                             * ~/.local/state/preflight. Made 0700. */
+    const char *base_url;   /* send every API call here instead of the
+                             * provider's documented host (and instead of
+                             * the one a job was submitted to) */
+    const char *token_file; /* read the API token from this file (its first
+                             * line) instead of the environment */
+    int poll_ms;            /* first wait between status queries; 0:
+                             * $PREFLIGHT_POLL_MS, else 1000 */
+    int poll_max_ms;        /* the cap it grows to; 0: 15 times poll_ms,
+                             * at most 15000 */
+} pf_jobs_options;
+
+/* Opens (creating it if needed) the ledger jobs.db in the state directory.
+ * No network access and no token is needed until a call talks to an API.
+ * On failure *out is NULL and the message names the file and the reason. */
+pf_err pf_jobs_open(pf_ctx *ctx, const pf_jobs_options *opts, pf_jobs **out);
+
+/* Accepts NULL. Jobs obtained from it must be freed before or after; they
+ * do not refer back to it. */
+void pf_jobs_close(pf_jobs *jobs);
+
+/* The ledger file's path, owned by jobs. */
+const char *pf_jobs_ledger_path(const pf_jobs *jobs);
+
+/* Hosts one local media file for the API (an upload) and returns the URL
+ * the API should fetch, malloc'ed, in *url. Called by pf_jobs_submit for
+ * each local file of the request, after the ledger was searched (a
+ * recorded job uploads nothing) and before anything is sent to the API.
+ * Returns PF_OK, or a code with ctx's message set. */
+typedef pf_err (*pf_host_fn)(void *userdata, pf_ctx *ctx, const char *field,
+                             const char *path, char **url);
+
+/* A zeroed struct (or NULL) asks for the defaults. */
+typedef struct pf_submit_options {
+    int force;              /* submit even when the ledger holds a job for
+                             * the same request (paying again), and even
+                             * when an earlier submission's outcome is
+                             * unknown */
+    const char *outdir;     /* recorded with the job: where pf_jobs_wait
+                             * and 'preflight resume' download its outputs
+                             * when not told otherwise */
+    pf_host_fn host;        /* NULL: a local file in the request is an
+                             * error (PF_EUSAGE) */
+    void *host_userdata;
+} pf_submit_options;
+
+/*
+ * Submits the request a check passed, to the provider and model of its
+ * schema, unless the ledger already holds a job for it.
+ *
+ * The request is identified by a SHA-256 of the provider, the base URL,
+ * the model, its parameters in canonical form and the content of its media
+ * (a local file or data URI by its bytes, a URL by its text without
+ * signing parameters). Under a lock on that key held across processes:
+ * the newest recorded job with that key that did not fail, was not
+ * cancelled and was not rejected is returned as it is (pf_job_reused() is
+ * 1; nothing is uploaded or sent), unless opts->force. Otherwise local
+ * files are hosted through opts->host, the job is recorded as submitting,
+ * the POST is sent (never retried once it may have reached the API) and
+ * its answer recorded.
+ *
+ * Returns PF_OK with the job in *out. PF_EUSAGE when the report does not
+ * pass (a request that fails its check is never submitted) or a local file
+ * has no host. PF_EUNKNOWN when this or an earlier submission of the same
+ * request may or may not have created a job (a connection lost after
+ * sending, a server error, an unreadable answer, a process killed before
+ * it recorded the answer): the job stays in the ledger as outcome unknown
+ * and the message says what to check; only opts->force submits again.
+ * PF_EAUTH, PF_EAPI, PF_EHTTP when the API refused it (recorded as
+ * rejected). On failure *out is NULL.
+ */
+pf_err pf_jobs_submit(pf_jobs *jobs, const pf_schema *schema,
+                      const pf_report *checked, const pf_submit_options *opts,
+                      pf_job **out);
+
+/* Finds a recorded job by the API's request id or by the ledger's job
+ * number ("12"). PF_ENOENT when there is none. No network access. */
+pf_err pf_jobs_get(pf_jobs *jobs, const char *id, pf_job **out);
+
+/* Lists recorded jobs, newest first: all of them, or only those a
+ * 'preflight resume' would continue (submitting, queued, running, and
+ * completed with outputs not yet downloaded to a recorded directory).
+ * limit 0 means no limit. *out is an array of count jobs, freed with
+ * pf_job_list_free; on failure it is NULL and count 0. */
+pf_err pf_jobs_list(pf_jobs *jobs, int unfinished_only, size_t limit,
+                    pf_job ***out, size_t *count);
+
+/* Asks the API for the job's state once and records it; a completed job's
+ * outputs are fetched and recorded too. A job in a final state is left as
+ * it is, without a query. A job still marked submitting whose process is
+ * gone becomes outcome unknown. On failure the job is unchanged. */
+pf_err pf_jobs_refresh(pf_jobs *jobs, pf_job *job);
+
+/* Cancels a queued job and records it. PF_EJOB when the API refuses
+ * because the job is already running (it goes on) or finished; PF_EAPI when
+ * the provider documents no way to cancel. */
+pf_err pf_jobs_cancel(pf_jobs *jobs, pf_job *job);
+
+/* What a wait reports as it goes: after each status query and, during a
+ * download, about ten times a second. */
+typedef struct pf_job_progress {
+    pf_job_state state;
+    int queue_position;     /* -1 when the API did not say */
+    double elapsed;         /* seconds since the wait began */
+    int downloading;        /* 1 during a download: the fields below */
+    size_t output;          /* index of the output being downloaded */
+    size_t outputs;         /* how many there are */
+    int64_t bytes, total;   /* of this output; total -1 when unknown */
+} pf_job_progress;
+typedef void (*pf_job_progress_fn)(void *userdata, const pf_job *job,
+                                   const pf_job_progress *progress);
+
+/* A zeroed struct (or NULL) asks for the defaults. */
+typedef struct pf_wait_options {
+    int64_t timeout_ms;     /* stop waiting after this long (PF_ETIMEOUT;
+                             * the job goes on and stays recorded); 0: never */
+    int keep_on_interrupt;  /* on pf_ctx_interrupt, leave a queued job in
+                             * the queue instead of cancelling it */
+    const char *outdir;     /* download the outputs here; NULL: the job's
+                             * recorded directory; no directory at all:
+                             * nothing is downloaded */
+    int force;              /* replace existing files of the same names */
+    pf_job_progress_fn progress;
+    void *progress_userdata;
+} pf_wait_options;
+
+/*
+ * Polls the job until it reaches a final state (backing off from the poll
+ * interval to its cap, with jitter; a failing query is retried a few times
+ * before it is reported) and then downloads every output not downloaded
+ * yet. Each download streams into a temporary file in the directory
+ * (".preflight-JOB-N.part"), resumed with a Range request when an earlier
+ * transfer was cut, is probed (an output that is not the media the API
+ * says it is, or is truncated, is an error and is removed) and is then
+ * renamed to a name derived from its URL: its last path segment with
+ * anything but letters, digits, '.', '-' and '_' replaced, never starting
+ * with a dot, made unique among the job's outputs and given the extension
+ * of its format when it has none. An existing file of that name is an
+ * error (PF_EEXIST) unless opts->force, or unless the ledger records it as
+ * this very output.
+ *
+ * Returns PF_OK when the job completed and its outputs are downloaded (or
+ * recorded, without a directory). PF_EJOB when it failed or was cancelled
+ * (the message carries the API's reason). PF_ETIMEOUT after
+ * opts->timeout_ms. PF_EINTR after pf_ctx_interrupt(): a queued job is
+ * cancelled first unless opts->keep_on_interrupt, a running one goes on;
+ * the message says which and how to resume. PF_EUNKNOWN for a job whose
+ * submission has an unknown outcome. Every state seen is recorded, so any
+ * failure can be resumed by waiting again.
+ */
+pf_err pf_jobs_wait(pf_jobs *jobs, pf_job *job, const pf_wait_options *opts);
+
+/* Accessors. Strings are owned by the job and live as long as it. */
+int64_t pf_job_number(const pf_job *job);           /* the ledger's id */
+const char *pf_job_request_id(const pf_job *job);   /* NULL until known */
+const char *pf_job_provider(const pf_job *job);     /* "runcomfy" */
+const char *pf_job_model(const pf_job *job);
+pf_job_state pf_job_get_state(const pf_job *job);
+int pf_job_queue_position(const pf_job *job);       /* -1: not known */
+/* The API's reason for a failure, or why the outcome is unknown; NULL. */
+const char *pf_job_error(const pf_job *job);
+const char *pf_job_outdir(const pf_job *job);       /* NULL: none recorded */
+int64_t pf_job_created(const pf_job *job);          /* Unix seconds */
+int64_t pf_job_updated(const pf_job *job);
+/* 1 when pf_jobs_submit returned a recorded job instead of submitting. */
+int pf_job_reused(const pf_job *job);
+
+/* One output of a completed job. */
+typedef struct pf_job_output {
+    const char *url;        /* without its query string: a presigned
+                             * signature is never shown */
+    pf_media_kind kind;     /* what the API says it is; UNKNOWN when it does
+                             * not say */
+    const char *path;       /* the downloaded file, or NULL */
+    int64_t size;           /* its size in bytes, or -1 */
+    const char *sha256;     /* its SHA-256 in hex, or NULL */
+} pf_job_output;
+
+size_t pf_job_output_count(const pf_job *job);
+const pf_job_output *pf_job_output_at(const pf_job *job, size_t i);
+
+/* The job as one JSON object: {"job", "request_id", "provider", "model",
+ * "state", "queue_position", "error", "outdir", "created", "updated",
+ * "reused", "outputs": [{"url", "kind", "path", "size", "sha256",
+ * "media"}]}; "media" holds the facts pf_probe reads from a downloaded
+ * file, with probe_media set (NULL otherwise). Caller frees with pf_free;
+ * NULL when out of memory. */
+char *pf_job_to_json(pf_ctx *ctx, const pf_job *job, int probe_media);
+
+/* Accept NULL. */
+void pf_job_free(pf_job *job);
+void pf_job_list_free(pf_job **jobs, size_t count);
+
 #ifdef __cplusplus
 }
 #endif

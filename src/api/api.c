@@ -1,0 +1,477 @@
+/*
+ * What the provider clients share: opening the job client, API tokens,
+ * authenticated calls and the error bodies they may carry, hashing.
+ *
+ * A token is read once, when a call first needs it, kept in memory only,
+ * put in exactly one place (the Authorization header of calls to the API's
+ * own base URL, never to an output URL) and wiped on close.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+
+#define PF__TOKEN_FILE_MAX 65536
+
+const struct pf__provider *pf__provider_find(const char *name)
+{
+    if (name && strcmp(name, pf__runcomfy.name) == 0)
+        return &pf__runcomfy;
+    if (name && strcmp(name, pf__cometapi.name) == 0)
+        return &pf__cometapi;
+    return NULL;
+}
+
+/* ---- opening ------------------------------------------------------------- */
+
+/* $XDG_STATE_HOME/preflight when it is absolute (the XDG spec ignores a
+ * relative one), else ~/.local/state/preflight. */
+static pf_err default_state_dir(pf_ctx *ctx, char **out)
+{
+    const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+
+    if (xdg && xdg[0] == '/') {
+        *out = pf__asprintf("%s/preflight", xdg);
+    } else {
+        if (!home || home[0] != '/') {
+            struct passwd *pw = getpwuid(getuid());
+
+            home = pw ? pw->pw_dir : NULL;
+        }
+        if (!home)
+            return pf__error(ctx, PF_EUSAGE, "no home directory to keep the job ledger "
+                             "in: set XDG_STATE_HOME or give a state directory");
+        *out = pf__asprintf("%s/.local/state/preflight", home);
+    }
+    return *out ? PF_OK : pf__error(ctx, PF_ENOMEM, "out of memory");
+}
+
+static int env_ms(const char *name, int fallback)
+{
+    const char *v = getenv(name);
+
+    return v && atoi(v) > 0 ? atoi(v) : fallback;
+}
+
+pf_err pf_jobs_open(pf_ctx *ctx, const pf_jobs_options *opts, pf_jobs **out)
+{
+    pf_jobs_options none;
+    pf_jobs *jobs = calloc(1, sizeof *jobs);
+    char *dir = NULL;
+    pf_err rc = PF_OK;
+
+    *out = NULL;
+    if (!opts) {
+        memset(&none, 0, sizeof none);
+        opts = &none;
+    }
+    if (!jobs)
+        return pf__error(ctx, PF_ENOMEM, "out of memory");
+    jobs->ctx = ctx;
+    if (opts->base_url) {
+        size_t n = strlen(opts->base_url);
+
+        if (strncmp(opts->base_url, "https://", 8) != 0 &&
+            strncmp(opts->base_url, "http://", 7) != 0) {
+            rc = pf__error(ctx, PF_EUSAGE, "%s: the base URL must be https:// (or "
+                           "http:// on a loopback address)", opts->base_url);
+            goto out;
+        }
+        while (n > 0 && opts->base_url[n - 1] == '/')
+            n--;
+        if (!(jobs->base_url = strndup(opts->base_url, n)))
+            goto nomem;
+    }
+    if (opts->token_file && !(jobs->token_file = strdup(opts->token_file)))
+        goto nomem;
+    if (opts->state_dir) {
+        if (!(dir = strdup(opts->state_dir)))
+            goto nomem;
+    } else if ((rc = default_state_dir(ctx, &dir))) {
+        goto out;
+    }
+    jobs->poll_ms = opts->poll_ms > 0 ? opts->poll_ms : env_ms("PREFLIGHT_POLL_MS", 1000);
+    jobs->poll_max_ms = opts->poll_max_ms > 0 ? opts->poll_max_ms
+                      : jobs->poll_ms * 15 < 15000 ? jobs->poll_ms * 15 : 15000;
+    if (jobs->poll_max_ms < jobs->poll_ms)
+        jobs->poll_max_ms = jobs->poll_ms;
+    /* The tests shorten stall detection the way they shorten retries. */
+    jobs->stall_ms = env_ms("PREFLIGHT_STALL_MS", 0);
+    jobs->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)jobs;
+    if ((rc = pf__ledger_open(ctx, dir, &jobs->ledger)))
+        goto out;
+    *out = jobs;
+    jobs = NULL;
+    goto out;
+nomem:
+    rc = pf__error(ctx, PF_ENOMEM, "out of memory");
+out:
+    free(dir);
+    pf_jobs_close(jobs);
+    return rc;
+}
+
+static void wipe(char *s)
+{
+    if (s) {
+        volatile char *p = s;
+
+        while (*p)
+            *p++ = '\0';
+    }
+}
+
+void pf_jobs_close(pf_jobs *jobs)
+{
+    if (!jobs)
+        return;
+    pf__http_free(jobs->http);
+    pf__ledger_close(jobs->ledger);
+    wipe(jobs->token);
+    free(jobs->token);
+    free(jobs->token_file);
+    free(jobs->base_url);
+    free(jobs);
+}
+
+const char *pf_jobs_ledger_path(const pf_jobs *jobs)
+{
+    return pf__ledger_path(jobs->ledger);
+}
+
+const char *pf__api_base(const struct pf_jobs *jobs, const pf_job *job)
+{
+    return jobs->base_url ? jobs->base_url : job->base_url;
+}
+
+pf_err pf__api_http(struct pf_jobs *jobs, struct pf__http **out)
+{
+    pf_err rc;
+
+    if (!jobs->http) {
+        if ((rc = pf__http_new(jobs->ctx, &jobs->http)))
+            return rc;
+        if (jobs->stall_ms > 0)
+            pf__http_set_stall_timeout(jobs->http, jobs->stall_ms);
+    }
+    *out = jobs->http;
+    return PF_OK;
+}
+
+/* ---- tokens -------------------------------------------------------------- */
+
+/* A token goes into a header line: printable ASCII without spaces, or a
+ * stray newline in a file would smuggle a header in. */
+static int token_ok(const char *t)
+{
+    if (!*t)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)t; *p; p++)
+        if (*p <= ' ' || *p >= 0x7f)
+            return 0;
+    return 1;
+}
+
+static pf_err read_token_file(struct pf_jobs *jobs, char **out)
+{
+    char *text = NULL;
+    size_t len = 0, n;
+    pf_err rc;
+
+    *out = NULL;
+    if ((rc = pf__read_text_file(jobs->ctx, jobs->token_file, PF__TOKEN_FILE_MAX,
+                                 &text, &len)))
+        return rc;
+    n = strcspn(text, "\r\n");
+    while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\t'))
+        n--;
+    text[n] = '\0';
+    if (!token_ok(text)) {
+        wipe(text);
+        free(text);
+        return pf__error(jobs->ctx, PF_EAUTH, "%s: the first line is not an API "
+                         "token (empty, or with spaces or control characters)",
+                         jobs->token_file);
+    }
+    *out = text;
+    return PF_OK;
+}
+
+/* The token for a provider's calls: the token file, else the first of the
+ * provider's environment variables that is set. */
+static pf_err get_token(struct pf_jobs *jobs, const struct pf__provider *p,
+                        const char **out)
+{
+    char *token = NULL;
+    pf_err rc;
+
+    if (jobs->token && (jobs->token_file || jobs->token_for == p)) {
+        *out = jobs->token;
+        return PF_OK;
+    }
+    if (jobs->token_file) {
+        if ((rc = read_token_file(jobs, &token)))
+            return rc;
+    } else {
+        const char *v = NULL, *name = NULL;
+
+        for (const char *const *e = p->token_env; *e && !v; e++)
+            if ((v = getenv(*e)) && !*v)
+                v = NULL;
+            else
+                name = *e;
+        if (!v) {
+            char names[128] = "";
+
+            for (const char *const *e = p->token_env; *e; e++)
+                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                         e == p->token_env ? "" : " or ", *e);
+            return pf__error(jobs->ctx, PF_EAUTH, "%s: no API token: set %s, or give "
+                             "a token file (--token-file)", p->title, names);
+        }
+        if (!token_ok(v))
+            return pf__error(jobs->ctx, PF_EAUTH, "%s: $%s is not an API token "
+                             "(spaces or control characters)", p->title, name);
+        if (!(token = strdup(v)))
+            return pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
+    }
+    wipe(jobs->token);
+    free(jobs->token);
+    jobs->token = token;
+    jobs->token_for = p;
+    *out = token;
+    return PF_OK;
+}
+
+pf_err pf__api_ready(struct pf_jobs *jobs, const struct pf__provider *p)
+{
+    struct pf__http *h;
+    const char *token;
+    pf_err rc;
+
+    if ((rc = get_token(jobs, p, &token)))
+        return rc;
+    return pf__api_http(jobs, &h);
+}
+
+/* ---- calls --------------------------------------------------------------- */
+
+const char *pf__json_str(const cJSON *obj, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int pf__api_id_ok(const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+
+    if (n == 0 || n > 128 || strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
+        return 0;
+    return strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                      "0123456789-_.") == n;
+}
+
+pf_err pf__api_parse(struct pf_jobs *jobs, const char *url,
+                     const struct pf__http_reply *reply, cJSON **out)
+{
+    char name[1024];
+
+    *out = NULL;
+    if (reply->body && (*out = cJSON_ParseWithLength(reply->body, reply->body_len)) &&
+        cJSON_IsObject(*out))
+        return PF_OK;
+    cJSON_Delete(*out);
+    *out = NULL;
+    pf__redact_url(name, sizeof name, url);
+    return pf__error(jobs->ctx, PF_EJSON, "%s: the answer is not a JSON object "
+                     "(HTTP %ld, %zu bytes)", name, reply->status, reply->body_len);
+}
+
+/* {"error_code": ..., "error_message": ...}: RunComfy reports errors this
+ * way, sometimes with HTTP 200. */
+static pf_err api_error_in_body(struct pf_jobs *jobs, const char *url,
+                                const struct pf__http_reply *reply)
+{
+    cJSON *doc;
+    const cJSON *code;
+    pf_err rc = PF_OK;
+
+    if (!reply->body || !(doc = cJSON_ParseWithLength(reply->body, reply->body_len)))
+        return PF_OK;
+    code = cJSON_GetObjectItemCaseSensitive(doc, "error_code");
+    if ((cJSON_IsString(code) && *code->valuestring) || cJSON_IsNumber(code)) {
+        const char *msg = pf__json_str(doc, "error_message");
+        char name[1024], num[32];
+
+        pf__redact_url(name, sizeof name, url);
+        if (cJSON_IsNumber(code))
+            snprintf(num, sizeof num, "%g", code->valuedouble);
+        rc = pf__error(jobs->ctx, PF_EAPI, "%s: %s%s%s", name,
+                       cJSON_IsString(code) ? code->valuestring : num,
+                       msg ? ": " : "", msg ? msg : "");
+    }
+    cJSON_Delete(doc);
+    return rc;
+}
+
+pf_err pf__api_call(struct pf_jobs *jobs, const pf_job *job, const char *method,
+                    const char *url, const char *body, int retries,
+                    struct pf__http_reply *reply)
+{
+    const struct pf__provider *p = pf__provider_find(job->provider);
+    const char *headers[16], *token;
+    char *auth = NULL, *extra[8] = { NULL };
+    size_t nh = 0, nextra = 0;
+    struct pf__http_request req;
+    struct pf__http *h;
+    cJSON *meta = NULL;
+    pf_err rc;
+
+    memset(reply, 0, sizeof *reply);
+    reply->status = -1;
+    if (!p)
+        return pf__error(jobs->ctx, PF_EINTERNAL, "job %lld: unknown provider '%s'",
+                         (long long)job->id, job->provider);
+    if ((rc = get_token(jobs, p, &token)) || (rc = pf__api_http(jobs, &h)))
+        return rc;
+    if (!(auth = pf__asprintf("Authorization: Bearer %s", token))) {
+        rc = pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
+        goto out;
+    }
+    headers[nh++] = auth;
+    headers[nh++] = "Accept: application/json";
+    if (body)
+        headers[nh++] = "Content-Type: application/json";
+    /* Headers the model's rules require on every call (X-Runway-Version). */
+    if (job->meta && (meta = cJSON_Parse(job->meta))) {
+        const cJSON *hv;
+
+        cJSON_ArrayForEach(hv, cJSON_GetObjectItemCaseSensitive(meta, "headers")) {
+            if (!cJSON_IsString(hv) || nextra == sizeof extra / sizeof extra[0] ||
+                strcspn(hv->string, "\r\n:") != strlen(hv->string) ||
+                strcspn(hv->valuestring, "\r\n") != strlen(hv->valuestring))
+                continue;
+            if (!(extra[nextra] = pf__asprintf("%s: %s", hv->string, hv->valuestring))) {
+                rc = pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
+                goto out;
+            }
+            headers[nh++] = extra[nextra++];
+        }
+    }
+    headers[nh] = NULL;
+    pf__http_request_init(&req);
+    req.method = method;
+    req.url = url;
+    req.headers = headers;
+    if (body) {
+        req.body = body;
+        req.body_len = strlen(body);
+    }
+    req.retries = retries;
+    if ((rc = pf__http_request(h, &req, reply)))
+        goto out;
+    rc = api_error_in_body(jobs, url, reply);
+out:
+    wipe(auth);
+    free(auth);
+    for (size_t i = 0; i < nextra; i++)
+        free(extra[i]);
+    cJSON_Delete(meta);
+    return rc;
+}
+
+/* ---- time ---------------------------------------------------------------- */
+
+int64_t pf__api_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+pf_err pf__api_sleep(struct pf_jobs *jobs, int64_t ms)
+{
+    int64_t end = pf__api_now_ms() + ms;
+
+    for (;;) {
+        int64_t left = end - pf__api_now_ms();
+        struct timespec ts;
+
+        if (jobs->ctx->interrupted)
+            return PF_EINTR;
+        if (left <= 0)
+            return PF_OK;
+        if (left > 50)
+            left = 50;
+        ts.tv_sec = 0;
+        ts.tv_nsec = (long)left * 1000000L;
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* ---- hashing ------------------------------------------------------------- */
+
+static void to_hex(const unsigned char *md, char hex[65])
+{
+    static const char digits[] = "0123456789abcdef";
+
+    for (int i = 0; i < 32; i++) {
+        hex[2 * i] = digits[md[i] >> 4];
+        hex[2 * i + 1] = digits[md[i] & 15];
+    }
+    hex[64] = '\0';
+}
+
+void pf__sha256_hex(const void *data, size_t len, char hex[65])
+{
+    unsigned char md[32];
+    unsigned int n = 0;
+
+    EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
+    to_hex(md, hex);
+}
+
+pf_err pf__sha256_file(pf_ctx *ctx, const char *path, char hex[65])
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char buf[65536], digest[32];
+    unsigned int n = 0;
+    int fd = -1;
+    ssize_t got;
+    pf_err rc = PF_OK;
+
+    if (!md)
+        return pf__error(ctx, PF_ENOMEM, "out of memory");
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        rc = pf__error(ctx, errno == ENOENT ? PF_ENOENT : PF_EIO, "%s: %s", path,
+                       strerror(errno));
+        goto out;
+    }
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    while ((got = read(fd, buf, sizeof buf)) != 0) {
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = pf__error(ctx, PF_EIO, "%s: %s", path, strerror(errno));
+            goto out;
+        }
+        EVP_DigestUpdate(md, buf, (size_t)got);
+    }
+    EVP_DigestFinal_ex(md, digest, &n);
+    to_hex(digest, hex);
+out:
+    if (fd >= 0)
+        close(fd);
+    EVP_MD_CTX_free(md);
+    return rc;
+}

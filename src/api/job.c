@@ -1,0 +1,886 @@
+/*
+ * A job's life over the ledger: submit once, poll, cancel, wait.
+ *
+ * The one rule everything here serves: money is spent by a POST, so the
+ * ledger learns of a submission before the POST is sent and of its answer
+ * right after, and a POST is never repeated unless it certainly did not
+ * reach the API (a refused connection, a 429 or 503) or the user says so.
+ * A submission holds a lock on its request's key across processes from the
+ * ledger lookup to the recorded answer; whoever later finds a job still
+ * "submitting" under that lock knows its submitter died mid-way and that
+ * nobody can tell whether the API created a job.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "../rules/rules_internal.h"
+
+#define PF__SUBMIT_RETRIES 4        /* for a POST answered 429 or 503 */
+#define PF__POLL_FAILURES 3         /* queries in a row before giving up */
+
+/* ---- the request's key ---------------------------------------------------- */
+
+/* Calls fn on each media value the schema names in a request object:
+ * "image_urls[]" each element, "references[].uri" each element's uri. */
+typedef pf_err (*media_fn)(void *ud, const char *field, cJSON *value);
+
+static pf_err walk(const char *rest, cJSON *node, const char *path, media_fn fn,
+                   void *ud)
+{
+    char part[128], sub[512];
+    size_t n = strcspn(rest, ".");
+    int each;
+    cJSON *child;
+    pf_err rc;
+
+    if (n >= sizeof part)
+        return PF_OK;
+    memcpy(part, rest, n);
+    part[n] = '\0';
+    each = n > 2 && strcmp(part + n - 2, "[]") == 0;
+    if (each)
+        part[n - 2] = '\0';
+    child = cJSON_GetObjectItemCaseSensitive(node, part);
+    if (!child || cJSON_IsNull(child))
+        return PF_OK;
+    snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "." : "", part);
+    if (each) {
+        cJSON *e;
+        int i = 0;
+
+        if (!cJSON_IsArray(child))
+            return PF_OK;
+        cJSON_ArrayForEach(e, child) {
+            char elem[540];
+
+            snprintf(elem, sizeof elem, "%s[%d]", sub, i++);
+            rc = rest[n] ? walk(rest + n + 1, e, elem, fn, ud) : fn(ud, elem, e);
+            if (rc)
+                return rc;
+        }
+        return PF_OK;
+    }
+    return rest[n] ? walk(rest + n + 1, child, sub, fn, ud) : fn(ud, sub, child);
+}
+
+static pf_err each_media(const pf_schema *schema, cJSON *root, media_fn fn, void *ud)
+{
+    pf_err rc;
+
+    for (size_t i = 0; i < schema->media_count; i++)
+        if ((rc = walk(schema->media[i].path, root, "", fn, ud)))
+            return rc;
+    return PF_OK;
+}
+
+/* A local path, as check.c reads values: anything without a scheme. */
+static int is_local(const char *v)
+{
+    const char *colon = strstr(v, "://");
+
+    if (strncasecmp(v, "data:", 5) == 0)
+        return 0;
+    return !colon || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                               "0123456789+.-") != (size_t)(colon - v);
+}
+
+/* Query parameters that sign a URL rather than name what it points to:
+ * a presigned URL made again for the same object differs only in these. */
+static int signing_param(const char *name, size_t n)
+{
+    static const char *const exact[] = { "signature", "expires", "awsaccesskeyid",
+                                         "key-pair-id", "policy", NULL };
+
+    if ((n > 6 && strncasecmp(name, "x-amz-", 6) == 0) ||
+        (n > 7 && strncasecmp(name, "x-goog-", 7) == 0))
+        return 1;
+    for (int i = 0; exact[i]; i++)
+        if (strlen(exact[i]) == n && strncasecmp(name, exact[i], n) == 0)
+            return 1;
+    return 0;
+}
+
+static char *url_identity(const char *url)
+{
+    const char *q = strchr(url, '?');
+    size_t len = strlen(url);
+    char *out = malloc(len + 5), *w;
+
+    if (!out)
+        return NULL;
+    w = out + sprintf(out, "url:%.*s", (int)(q ? q - url : (long)len), url);
+    if (q) {
+        const char *p = q + 1;
+        char sep = '?';
+
+        while (*p && *p != '#') {
+            size_t n = strcspn(p, "&#"), name = strcspn(p, "=&#");
+
+            if (n && !signing_param(p, name < n ? name : n)) {
+                *w++ = sep;
+                memcpy(w, p, n);
+                w += n;
+                sep = '&';
+            }
+            p += n;
+            if (*p == '&')
+                p++;
+        }
+    }
+    *w = '\0';
+    return out;
+}
+
+/* Sorts every object's members by name, so equal requests print equal. */
+static int by_name(const void *a, const void *b)
+{
+    return strcmp((*(cJSON *const *)a)->string, (*(cJSON *const *)b)->string);
+}
+
+static pf_err canonicalise(cJSON *node)
+{
+    cJSON **kids, *c;
+    size_t n = 0, i = 0;
+
+    for (c = node ? node->child : NULL; c; c = c->next, n++)
+        if (canonicalise(c))
+            return PF_ENOMEM;
+    if (!cJSON_IsObject(node) || n < 2)
+        return PF_OK;
+    if (!(kids = malloc(n * sizeof *kids)))
+        return PF_ENOMEM;
+    for (c = node->child; c; c = c->next)
+        kids[i++] = c;
+    qsort(kids, n, sizeof *kids, by_name);
+    for (i = 0; i < n; i++) {
+        kids[i]->prev = i ? kids[i - 1] : kids[n - 1];
+        kids[i]->next = i + 1 < n ? kids[i + 1] : NULL;
+    }
+    node->child = kids[0];
+    free(kids);
+    return PF_OK;
+}
+
+struct keying {
+    pf_ctx *ctx;
+    size_t locals;
+    const char *first_field, *first_path;
+};
+
+/* Replaces a media value by what identifies its content. */
+static pf_err key_media(void *ud, const char *field, cJSON *value)
+{
+    struct keying *k = ud;
+    char hex[65], *id = NULL;
+    pf_err rc;
+
+    (void)field;
+    if (!cJSON_IsString(value))
+        return PF_OK;
+    if (is_local(value->valuestring)) {
+        if ((rc = pf__sha256_file(k->ctx, value->valuestring, hex)))
+            return rc;
+        id = pf__asprintf("sha256:%s", hex);
+    } else if (strncasecmp(value->valuestring, "data:", 5) == 0) {
+        pf__sha256_hex(value->valuestring, strlen(value->valuestring), hex);
+        id = pf__asprintf("sha256:%s", hex);
+    } else {
+        id = url_identity(value->valuestring);
+    }
+    if (!id || !cJSON_SetValuestring(value, id)) {
+        free(id);
+        return pf__error(k->ctx, PF_ENOMEM, "out of memory");
+    }
+    free(id);
+    return PF_OK;
+}
+
+static pf_err compute_key(pf_jobs *jobs, const pf_schema *schema, const pf_job *job,
+                          const cJSON *request, char key[65])
+{
+    cJSON *copy = cJSON_Duplicate(request, 1);
+    struct keying k = { jobs->ctx, 0, NULL, NULL };
+    char *canon = NULL, *text = NULL;
+    pf_err rc;
+
+    if (!copy) {
+        rc = pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = each_media(schema, copy, key_media, &k)))
+        goto out;
+    if (canonicalise(copy) || !(canon = cJSON_PrintUnformatted(copy)) ||
+        !(text = pf__asprintf("preflight job 1\n%s\n%s\n%s\n%s", job->provider,
+                              job->base_url, job->model, canon))) {
+        rc = pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
+        goto out;
+    }
+    pf__sha256_hex(text, strlen(text), key);
+out:
+    free(text);
+    free(canon);
+    cJSON_Delete(copy);
+    return rc;
+}
+
+/* ---- hosting local files --------------------------------------------------- */
+
+struct hosting {
+    pf_jobs *jobs;
+    const pf_submit_options *opts;
+    int count_only;
+    size_t locals;
+    char first[600];
+};
+
+static pf_err host_media(void *ud, const char *field, cJSON *value)
+{
+    struct hosting *h = ud;
+    char *url = NULL;
+    pf_err rc;
+
+    if (!cJSON_IsString(value) || !is_local(value->valuestring))
+        return PF_OK;
+    if (h->count_only) {
+        if (!h->locals++)
+            snprintf(h->first, sizeof h->first, "%s: %.400s", field, value->valuestring);
+        return PF_OK;
+    }
+    pf__log(h->jobs->ctx, "%s: hosting %s", field, value->valuestring);
+    if ((rc = h->opts->host(h->opts->host_userdata, h->jobs->ctx, field,
+                            value->valuestring, &url)))
+        return rc;
+    if (!url || !cJSON_SetValuestring(value, url)) {
+        free(url);
+        return pf__error(h->jobs->ctx, url ? PF_ENOMEM : PF_EINTERNAL,
+                         url ? "out of memory" : "%s: the upload gave no URL", field);
+    }
+    free(url);
+    return PF_OK;
+}
+
+/* ---- messages ------------------------------------------------------------------ */
+
+static const char *job_name(const pf_job *job, char *buf, size_t size)
+{
+    if (job->request_id)
+        snprintf(buf, size, "job %lld (%s)", (long long)job->id, job->request_id);
+    else
+        snprintf(buf, size, "job %lld", (long long)job->id);
+    return buf;
+}
+
+static pf_err unknown_outcome(pf_jobs *jobs, const pf_job *job)
+{
+    const struct pf__provider *p = pf__provider_find(job->provider);
+    char when[64], name[200];
+    struct tm tm;
+    time_t t = (time_t)job->created;
+
+    localtime_r(&t, &tm);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+    return pf__error(jobs->ctx, PF_EUNKNOWN, "%s, %s: outcome unknown: %s; the API may "
+                     "or may not have created a job. Check %s for a request made at "
+                     "%s; if there is none, submit again with --force",
+                     job_name(job, name, sizeof name), job->model,
+                     job->error ? job->error : "its submission was never answered",
+                     p ? p->where_to_check : "the provider's dashboard", when);
+}
+
+/* A job left "submitting" by a process that is gone: nobody will ever read
+ * the API's answer. The caller holds the key's lock, or tried it. */
+static pf_err mark_orphan(pf_jobs *jobs, pf_job *job)
+{
+    job->state = PF_JOB_UNKNOWN;
+    if (pf__job_set(&job->error, "the process submitting it stopped before "
+                    "recording the API's answer"))
+        return pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
+    return pf__ledger_update(jobs->ledger, job, "submitter gone");
+}
+
+/* 1 when a failed POST certainly never reached the API. The HTTP layer
+ * reports no "sent" flag yet, so a transport failure counts as unsent only
+ * when it happened while connecting. */
+static int never_sent(pf_err rc, long status, const char *msg)
+{
+    if (status >= 0)
+        return 0;
+    if (rc == PF_EUSAGE || rc == PF_EAUTH || rc == PF_ENOMEM)
+        return 1;
+    if (rc != PF_ENET)
+        return 0;
+    return strstr(msg, "refused") || strstr(msg, "resolve") ||
+           strstr(msg, "connect") || strstr(msg, "Connect");
+}
+
+/* ---- submit ----------------------------------------------------------------------- */
+
+/* The headers a model's rules require besides Content-Type, as the job's
+ * meta ({"headers": {...}}), or NULL. */
+static pf_err rules_meta(pf_jobs *jobs, const pf_schema *schema, char **out)
+{
+    const cJSON *headers = cJSON_GetObjectItemCaseSensitive(schema->doc, "headers"), *h;
+    cJSON *meta = NULL, *copy;
+    int n = 0;
+
+    *out = NULL;
+    if (!cJSON_GetObjectItemCaseSensitive(schema->doc, "preflight_rules") ||
+        !cJSON_IsObject(headers))
+        return PF_OK;
+    if (!(meta = cJSON_CreateObject()) || !(copy = cJSON_AddObjectToObject(meta, "headers")))
+        goto nomem;
+    cJSON_ArrayForEach(h, headers) {
+        if (!cJSON_IsString(h) || strcasecmp(h->string, "Content-Type") == 0 ||
+            strcasecmp(h->string, "Authorization") == 0)
+            continue;
+        if (!cJSON_AddStringToObject(copy, h->string, h->valuestring))
+            goto nomem;
+        n++;
+    }
+    if (n && !(*out = cJSON_PrintUnformatted(meta)))
+        goto nomem;
+    cJSON_Delete(meta);
+    return PF_OK;
+nomem:
+    cJSON_Delete(meta);
+    return pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
+}
+
+/* An output directory as an absolute path, so 'resume' run from elsewhere
+ * finds the same place. */
+static char *absolute_dir(const char *dir)
+{
+    char cwd[PATH_MAX];
+
+    if (!dir)
+        return NULL;
+    if (dir[0] == '/' || !getcwd(cwd, sizeof cwd))
+        return strdup(dir);
+    return pf__asprintf("%s/%s", cwd, dir);
+}
+
+/* Backoff before repeating a POST the API turned away (429, 503). */
+static int64_t backoff_ms(pf_jobs *jobs, int attempt)
+{
+    int64_t base = (int64_t)jobs->ctx->retry_base_ms << (attempt < 10 ? attempt : 10);
+
+    if (base > 30000)
+        base = 30000;
+    jobs->rng = jobs->rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    return base / 2 + (int64_t)((jobs->rng >> 33) % (uint64_t)(base / 2 + 1));
+}
+
+/* Sends the recorded job's POST and records what became of it. */
+static pf_err send_submission(pf_jobs *jobs, const struct pf__provider *p, pf_job *job)
+{
+    struct pf__http_reply reply = { 0 };
+    char *url = NULL, msg[PF__ERRBUF];
+    pf_err rc, urc;
+    int attempt = 0;
+
+    if ((rc = p->submit_url(jobs, job, &url)))
+        goto rejected;
+    for (;;) {
+        pf__http_reply_free(&reply);
+        /* retries 0: the layer repeats a POST only when its connection
+         * failed, i.e. when nothing was sent. */
+        rc = pf__api_call(jobs, job, "POST", url, job->body, 0, &reply);
+        if ((reply.status != 429 && reply.status != 503) ||
+            attempt >= PF__SUBMIT_RETRIES)
+            break;
+        /* Turned away before any work: safe to ask again. */
+        pf__log(jobs->ctx, "submission answered HTTP %ld, asking again", reply.status);
+        if (pf__api_sleep(jobs, backoff_ms(jobs, attempt++))) {
+            rc = pf__error(jobs->ctx, PF_EINTR, "interrupted before the submission "
+                           "was accepted: nothing was created");
+            goto rejected;
+        }
+    }
+    if (!rc) {
+        /* A 2xx: a job exists even if its id cannot be read. */
+        if ((rc = p->submitted(jobs, job, reply.body ? reply.body : "")))
+            goto unknown;
+        pf__log(jobs->ctx, "submitted job %lld: request %s", (long long)job->id,
+                job->request_id);
+        rc = pf__ledger_update(jobs->ledger, job, "submitted");
+        goto out;
+    }
+    if ((reply.status >= 400 && reply.status < 500) || reply.status == 503 ||
+        never_sent(rc, reply.status, pf_ctx_error(jobs->ctx)))
+        goto rejected;
+unknown:
+    pf__strlcpy(msg, pf_ctx_error(jobs->ctx), sizeof msg);
+    job->state = PF_JOB_UNKNOWN;
+    if (pf__job_set(&job->error, msg) ||
+        (urc = pf__ledger_update(jobs->ledger, job, "outcome unknown")) != PF_OK) {
+        rc = pf__error(jobs->ctx, PF_EIO, "%s; and the ledger could not record it", msg);
+        goto out;
+    }
+    rc = unknown_outcome(jobs, job);
+    goto out;
+rejected:
+    /* Nothing was created: say so in the ledger, keep the message. */
+    pf__strlcpy(msg, pf_ctx_error(jobs->ctx), sizeof msg);
+    job->state = PF_JOB_REJECTED;
+    if (!pf__job_set(&job->error, msg))
+        pf__ledger_update(jobs->ledger, job, "rejected");
+    pf__error(jobs->ctx, rc, "%s", msg);
+out:
+    pf__http_reply_free(&reply);
+    free(url);
+    return rc;
+}
+
+pf_err pf_jobs_submit(pf_jobs *jobs, const pf_schema *schema, const pf_report *checked,
+                      const pf_submit_options *opts, pf_job **out)
+{
+    pf_submit_options none;
+    const struct pf__provider *p;
+    const cJSON *request;
+    cJSON *body = NULL;
+    struct hosting host;
+    pf_job *job = NULL, *found = NULL;
+    int locked = 0;
+    char key[65], lockname[80];
+    pf_err rc;
+
+    *out = NULL;
+    if (!opts) {
+        memset(&none, 0, sizeof none);
+        opts = &none;
+    }
+    if (!checked || !pf_report_ok(checked))
+        return pf__error(jobs->ctx, PF_EUSAGE, "the request does not pass its check: "
+                         "not submitted");
+    if (!(p = pf__provider_find(schema->provider)))
+        return pf__error(jobs->ctx, PF_EUSAGE, "%s: preflight cannot submit to provider "
+                         "'%s'", schema->model ? schema->model : "?", schema->provider);
+    if (!schema->model || !*schema->model)
+        return pf__error(jobs->ctx, PF_EUSAGE, "the schema names no model: give --model "
+                         "with the model path to submit to");
+    if (!(request = pf__report_request(checked)))
+        return pf__error(jobs->ctx, PF_EINTERNAL, "the check kept no request");
+    if (!(job = pf__job_new()) || !(body = cJSON_Duplicate(request, 1)) ||
+        pf__job_set(&job->provider, p->name) || pf__job_set(&job->model, schema->model) ||
+        pf__job_set(&job->base_url, jobs->base_url ? jobs->base_url : p->default_base) ||
+        (opts->outdir && !(job->outdir = absolute_dir(opts->outdir)))) {
+        rc = pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
+        goto out;
+    }
+    memset(&host, 0, sizeof host);
+    host.jobs = jobs;
+    host.opts = opts;
+    host.count_only = 1;
+    if ((rc = each_media(schema, body, host_media, &host)))
+        goto out;
+    if (host.locals && !opts->host) {
+        rc = pf__error(jobs->ctx, PF_EUSAGE, "%s is a local file and the API fetches "
+                       "URLs: host it first ('preflight run --upload' or "
+                       "'preflight upload')", host.first);
+        goto out;
+    }
+    if ((rc = compute_key(jobs, schema, job, request, key)) || (rc = pf__api_ready(jobs, p)))
+        goto out;
+    memcpy(job->key, key, sizeof key);
+    snprintf(lockname, sizeof lockname, "submit %s", key);
+    if ((rc = pf__ledger_lock(jobs->ledger, lockname, 1)))
+        goto out;
+    locked = 1;
+    if ((rc = pf__ledger_find_key(jobs->ledger, key, &found)))
+        goto out;
+    /* We hold the key's lock, so a job still "submitting" lost its process. */
+    if (found && found->state == PF_JOB_SUBMITTING && (rc = mark_orphan(jobs, found)))
+        goto out;
+    if (found && !opts->force) {
+        if (found->state == PF_JOB_UNKNOWN) {
+            rc = unknown_outcome(jobs, found);
+            goto out;
+        }
+        pf__log(jobs->ctx, "job %lld already holds this request: not submitted again",
+                (long long)found->id);
+        if (job->outdir && !found->outdir) {
+            if (pf__job_set(&found->outdir, job->outdir)) {
+                rc = pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
+                goto out;
+            }
+            if ((rc = pf__ledger_update(jobs->ledger, found, NULL)))
+                goto out;
+        }
+        found->reused = 1;
+        *out = found;
+        found = NULL;
+        goto out;
+    }
+    host.count_only = 0;
+    if (host.locals && (rc = each_media(schema, body, host_media, &host)))
+        goto out;
+    if (!(job->body = cJSON_PrintUnformatted(body))) {
+        rc = pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = rules_meta(jobs, schema, &job->meta)))
+        goto out;
+    job->state = PF_JOB_SUBMITTING;
+    if ((rc = pf__ledger_insert(jobs->ledger, job)))
+        goto out;
+    if ((rc = send_submission(jobs, p, job)))
+        goto out;
+    *out = job;
+    job = NULL;
+out:
+    if (locked)
+        pf__ledger_unlock(jobs->ledger, lockname);
+    pf_job_free(found);
+    pf_job_free(job);
+    cJSON_Delete(body);
+    return rc;
+}
+
+/* ---- finding ------------------------------------------------------------------------ */
+
+pf_err pf_jobs_get(pf_jobs *jobs, const char *id, pf_job **out)
+{
+    pf_err rc = PF_ENOENT;
+
+    *out = NULL;
+    if (!id || !*id)
+        return pf__error(jobs->ctx, PF_EUSAGE, "no job id given");
+    if (strspn(id, "0123456789") == strlen(id) && strlen(id) < 19)
+        rc = pf__ledger_get_id(jobs->ledger, strtoll(id, NULL, 10), out);
+    if (rc == PF_ENOENT)
+        rc = pf__ledger_get_request(jobs->ledger, id, out);
+    if (rc == PF_ENOENT)
+        return pf__error(jobs->ctx, PF_ENOENT, "no job '%.200s' in the ledger %s "
+                         "(see 'preflight jobs')", id, pf__ledger_path(jobs->ledger));
+    return rc;
+}
+
+pf_err pf_jobs_list(pf_jobs *jobs, int unfinished_only, size_t limit, pf_job ***out,
+                    size_t *count)
+{
+    return pf__ledger_list(jobs->ledger, unfinished_only, limit, out, count);
+}
+
+/* ---- status and cancel ------------------------------------------------------------ */
+
+/* A job still "submitting": either another process is sending it right
+ * now (leave it), or its process died (it becomes outcome unknown). */
+static pf_err settle_submitting(pf_jobs *jobs, pf_job *job)
+{
+    char lockname[80];
+    pf_err rc;
+
+    snprintf(lockname, sizeof lockname, "submit %s", job->key);
+    rc = pf__ledger_lock(jobs->ledger, lockname, 0);
+    if (rc == PF_EEXIST)
+        return PF_OK;
+    if (rc)
+        return rc;
+    /* Under the lock, re-read: the submitter may have just finished. */
+    if (!(rc = pf__ledger_reload(jobs->ledger, job)) && job->state == PF_JOB_SUBMITTING)
+        rc = mark_orphan(jobs, job);
+    pf__ledger_unlock(jobs->ledger, lockname);
+    return rc;
+}
+
+pf_err pf_jobs_refresh(pf_jobs *jobs, pf_job *job)
+{
+    const struct pf__provider *p = pf__provider_find(job->provider);
+    struct pf__poll poll;
+    char detail[64];
+    const char *why = NULL;
+    pf_err rc;
+
+    if ((rc = pf__ledger_reload(jobs->ledger, job)))
+        return rc;
+    if (job->state == PF_JOB_SUBMITTING)
+        return settle_submitting(jobs, job);
+    if (pf_job_state_is_final(job->state) &&
+        !(job->state == PF_JOB_COMPLETED && !job->outputs_known))
+        return PF_OK;
+    if (!p)
+        return pf__error(jobs->ctx, PF_EINTERNAL, "job %lld: unknown provider '%s'",
+                         (long long)job->id, job->provider);
+    if ((rc = p->poll(jobs, job, &poll)))
+        return rc;
+    job->state = poll.state;
+    job->queue_position = poll.state == PF_JOB_QUEUED ? poll.queue_position : -1;
+    detail[0] = '\0';
+    if (poll.queue_position >= 0)
+        snprintf(detail, sizeof detail, "queue position %d", poll.queue_position);
+    if (poll.state == PF_JOB_FAILED) {
+        why = *poll.reason ? poll.reason : "the API gave no reason";
+        if (pf__job_set(&job->error, why))
+            return pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
+    }
+    if (poll.outputs) {
+        /* Outputs first: a job is never "completed" without them. The
+         * ledger ignores a second process's copy of the same list. */
+        if ((rc = pf__ledger_set_outputs(jobs->ledger, job)))
+            return rc;
+        job->state = poll.state;
+    }
+    return pf__ledger_update(jobs->ledger, job, why ? why : *detail ? detail : NULL);
+}
+
+pf_err pf_jobs_cancel(pf_jobs *jobs, pf_job *job)
+{
+    const struct pf__provider *p = pf__provider_find(job->provider);
+    char name[200];
+    pf_err rc;
+
+    if ((rc = pf_jobs_refresh(jobs, job)))
+        return rc;
+    job_name(job, name, sizeof name);
+    if (job->state == PF_JOB_SUBMITTING || job->state == PF_JOB_UNKNOWN ||
+        job->state == PF_JOB_REJECTED)
+        return pf__error(jobs->ctx, PF_EUSAGE, "%s has no request id at the API "
+                         "(%s): nothing to cancel", name, pf_job_state_name(job->state));
+    if (pf_job_state_is_final(job->state))
+        return pf__error(jobs->ctx, PF_EJOB, "%s is already %s", name,
+                         pf_job_state_name(job->state));
+    if (job->state == PF_JOB_RUNNING)
+        return pf__error(jobs->ctx, PF_EJOB, "%s is in_progress: only queued jobs can "
+                         "be cancelled; it goes on", name);
+    if ((rc = p->cancel(jobs, job)))
+        return rc;
+    job->state = PF_JOB_CANCELLED;
+    job->queue_position = -1;
+    return pf__ledger_update(jobs->ledger, job, "cancelled by preflight");
+}
+
+/* ---- wait ---------------------------------------------------------------------------- */
+
+static void report(const pf_wait_options *o, const pf_job *job, int64_t started)
+{
+    pf_job_progress pr;
+
+    if (!o->progress)
+        return;
+    memset(&pr, 0, sizeof pr);
+    pr.state = job->state;
+    pr.queue_position = job->queue_position;
+    pr.elapsed = (double)(pf__api_now_ms() - started) / 1000.0;
+    pr.total = -1;
+    o->progress(o->progress_userdata, job, &pr);
+}
+
+/* Ctrl-C: a queued job is cancelled (unless kept), a running one goes on.
+ * Either way the message says what became of it. */
+static pf_err interrupted(pf_jobs *jobs, pf_job *job, const pf_wait_options *o)
+{
+    char name[200], again[300];
+    pf_err rc;
+
+    job_name(job, name, sizeof name);
+    snprintf(again, sizeof again, "'preflight wait %s' or 'preflight resume' picks "
+             "it up", job->request_id ? job->request_id : name);
+    jobs->ctx->interrupted = 0;
+    if (job->state == PF_JOB_QUEUED && !o->keep_on_interrupt) {
+        rc = pf_jobs_cancel(jobs, job);
+        jobs->ctx->interrupted = 0;
+        if (!rc)
+            return pf__error(jobs->ctx, PF_EINTR, "interrupted: %s was still queued "
+                             "and is cancelled", name);
+        if (rc == PF_EJOB)
+            return pf__error(jobs->ctx, PF_EINTR, "interrupted: %s started before it "
+                             "could be cancelled and goes on; %s", name, again);
+        return pf__error(jobs->ctx, PF_EINTR, "interrupted: cancelling %s failed (%s); "
+                         "it may still be queued: 'preflight cancel %s'", name,
+                         pf_ctx_error(jobs->ctx),
+                         job->request_id ? job->request_id : "ID");
+    }
+    if (pf_job_state_is_final(job->state))
+        return pf__error(jobs->ctx, PF_EINTR, "interrupted: %s is %s; %s", name,
+                         pf_job_state_name(job->state), again);
+    return pf__error(jobs->ctx, PF_EINTR, "interrupted: %s is %s and goes on; %s", name,
+                     pf_job_state_name(job->state), again);
+}
+
+static int soft_failure(pf_err rc)
+{
+    return rc == PF_ENET || rc == PF_EHTTP || rc == PF_EJSON;
+}
+
+pf_err pf_jobs_wait(pf_jobs *jobs, pf_job *job, const pf_wait_options *opts)
+{
+    pf_wait_options none;
+    int64_t started = pf__api_now_ms(), interval = jobs->poll_ms;
+    int failures = 0;
+    const char *dir;
+    char name[200], *abs = NULL;
+    pf_err rc = PF_OK;
+
+    if (!opts) {
+        memset(&none, 0, sizeof none);
+        opts = &none;
+    }
+    for (;;) {
+        int64_t left, pause;
+
+        if (jobs->ctx->interrupted)
+            return interrupted(jobs, job, opts);
+        rc = pf_jobs_refresh(jobs, job);
+        if (rc == PF_EINTR || jobs->ctx->interrupted)
+            return interrupted(jobs, job, opts);
+        if (rc && soft_failure(rc) && ++failures < PF__POLL_FAILURES) {
+            pf__log(jobs->ctx, "status query failed (%s); trying again", pf_ctx_error(jobs->ctx));
+        } else if (rc) {
+            char msg[PF__ERRBUF];
+
+            pf__strlcpy(msg, pf_ctx_error(jobs->ctx), sizeof msg);
+            return pf__error(jobs->ctx, rc, "%s; %s is recorded: 'preflight wait %s' "
+                             "tries again", msg, job_name(job, name, sizeof name),
+                             job->request_id ? job->request_id : "ID");
+        } else {
+            failures = 0;
+        }
+        report(opts, job, started);
+        if (job->state == PF_JOB_SUBMITTING) {
+            /* Another process is sending it: its answer comes shortly. */
+        } else if (pf_job_state_is_final(job->state) &&
+                   !(job->state == PF_JOB_COMPLETED && !job->outputs_known)) {
+            break;
+        }
+        left = opts->timeout_ms ? started + opts->timeout_ms - pf__api_now_ms() : INT64_MAX;
+        if (left <= 0)
+            return pf__error(jobs->ctx, PF_ETIMEOUT, "%s is still %s after %.0f s: it "
+                             "goes on; 'preflight wait %s' picks it up",
+                             job_name(job, name, sizeof name), pf_job_state_name(job->state),
+                             (double)opts->timeout_ms / 1000.0,
+                             job->request_id ? job->request_id : "ID");
+        /* Jitter of +-20% keeps many waiting processes from polling in step. */
+        jobs->rng = jobs->rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        pause = interval * 8 / 10 + (int64_t)((jobs->rng >> 33) % (uint64_t)(interval * 4 / 10 + 1));
+        if (pause > left)
+            pause = left;
+        if (pf__api_sleep(jobs, pause))
+            return interrupted(jobs, job, opts);
+        interval = interval * 3 / 2 > jobs->poll_max_ms ? jobs->poll_max_ms : interval * 3 / 2;
+    }
+    job_name(job, name, sizeof name);
+    switch (job->state) {
+    case PF_JOB_COMPLETED:
+        break;
+    case PF_JOB_FAILED:
+        return pf__error(jobs->ctx, PF_EJOB, "%s failed: %s", name,
+                         job->error ? job->error : "the API gave no reason");
+    case PF_JOB_CANCELLED:
+        return pf__error(jobs->ctx, PF_EJOB, "%s was cancelled", name);
+    case PF_JOB_REJECTED:
+        return pf__error(jobs->ctx, PF_EJOB, "%s was refused by the API: %s", name,
+                         job->error ? job->error : "no reason recorded");
+    default:
+        return unknown_outcome(jobs, job);
+    }
+    dir = opts->outdir ? opts->outdir : job->outdir;
+    if (!dir)
+        return PF_OK;
+    if (opts->outdir && !job->outdir) {
+        if (!(abs = absolute_dir(opts->outdir)) || pf__job_set(&job->outdir, abs)) {
+            free(abs);
+            return pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
+        }
+        free(abs);
+        if ((rc = pf__ledger_update(jobs->ledger, job, NULL)))
+            return rc;
+    }
+    rc = pf__download_outputs(jobs, job, dir, opts->force, started, opts->progress,
+                              opts->progress_userdata);
+    if (rc == PF_EINTR || (rc && jobs->ctx->interrupted)) {
+        jobs->ctx->interrupted = 0;
+        return pf__error(jobs->ctx, PF_EINTR, "interrupted: %s is complete but its "
+                         "outputs are not all downloaded; 'preflight wait %s' resumes "
+                         "the download", name, job->request_id);
+    }
+    return rc;
+}
+
+/* ---- accessors --------------------------------------------------------------------- */
+
+int64_t pf_job_number(const pf_job *job) { return job->id; }
+const char *pf_job_request_id(const pf_job *job) { return job->request_id; }
+const char *pf_job_provider(const pf_job *job) { return job->provider; }
+const char *pf_job_model(const pf_job *job) { return job->model; }
+pf_job_state pf_job_get_state(const pf_job *job) { return job->state; }
+int pf_job_queue_position(const pf_job *job) { return job->queue_position; }
+const char *pf_job_error(const pf_job *job) { return job->error; }
+const char *pf_job_outdir(const pf_job *job) { return job->outdir; }
+int64_t pf_job_created(const pf_job *job) { return job->created; }
+int64_t pf_job_updated(const pf_job *job) { return job->updated; }
+int pf_job_reused(const pf_job *job) { return job->reused; }
+size_t pf_job_output_count(const pf_job *job) { return job->noutputs; }
+
+const pf_job_output *pf_job_output_at(const pf_job *job, size_t i)
+{
+    return i < job->noutputs ? &job->outputs[i].pub : NULL;
+}
+
+static cJSON *string_or_null(const char *s)
+{
+    return s ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+char *pf_job_to_json(pf_ctx *ctx, const pf_job *job, int probe_media)
+{
+    cJSON *root = cJSON_CreateObject(), *outs;
+    char *text = NULL;
+
+    if (!root)
+        return NULL;
+    cJSON_AddNumberToObject(root, "job", (double)job->id);
+    cJSON_AddItemToObject(root, "request_id", string_or_null(job->request_id));
+    cJSON_AddStringToObject(root, "provider", job->provider);
+    cJSON_AddStringToObject(root, "model", job->model);
+    cJSON_AddStringToObject(root, "state", pf_job_state_name(job->state));
+    if (job->queue_position >= 0)
+        cJSON_AddNumberToObject(root, "queue_position", job->queue_position);
+    else
+        cJSON_AddNullToObject(root, "queue_position");
+    cJSON_AddItemToObject(root, "error", string_or_null(job->error));
+    cJSON_AddItemToObject(root, "outdir", string_or_null(job->outdir));
+    cJSON_AddNumberToObject(root, "created", (double)job->created);
+    cJSON_AddNumberToObject(root, "updated", (double)job->updated);
+    cJSON_AddBoolToObject(root, "reused", job->reused);
+    outs = cJSON_AddArrayToObject(root, "outputs");
+    for (size_t i = 0; outs && i < job->noutputs; i++) {
+        const pf_job_output *o = &job->outputs[i].pub;
+        cJSON *item = cJSON_CreateObject(), *media = NULL;
+
+        if (!item)
+            goto out;
+        cJSON_AddItemToArray(outs, item);
+        cJSON_AddStringToObject(item, "url", o->url);
+        cJSON_AddItemToObject(item, "kind", string_or_null(o->kind == PF_MEDIA_UNKNOWN
+                                        ? NULL : pf_media_kind_name(o->kind)));
+        cJSON_AddItemToObject(item, "path", string_or_null(o->path));
+        if (o->size >= 0)
+            cJSON_AddNumberToObject(item, "size", (double)o->size);
+        else
+            cJSON_AddNullToObject(item, "size");
+        cJSON_AddItemToObject(item, "sha256", string_or_null(o->sha256));
+        if (probe_media && o->path) {
+            pf_media_info info;
+
+            if (pf_probe(ctx, o->path, &info) == PF_OK) {
+                char *facts = pf_media_info_to_json(&info);
+
+                media = facts ? cJSON_Parse(facts) : NULL;
+                pf_free(facts);
+            }
+        }
+        cJSON_AddItemToObject(item, "media", media ? media : cJSON_CreateNull());
+    }
+    text = cJSON_PrintUnformatted(root);
+out:
+    cJSON_Delete(root);
+    return text;
+}
