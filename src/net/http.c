@@ -4,7 +4,6 @@
  * far as the caller needs (the write callback pauses once enough is
  * buffered) and keeps finished connections for the next request.
  */
-#include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,40 +11,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "http.h"
-
-#define PF__HTTP_UA "preflight/" PF_VERSION
-#define PF__HTTP_CONNECT_MS 10000
-#define PF__HTTP_MAX_REDIRS 5L
-/* How long one curl_multi_poll() may sleep before timeouts are checked. */
-#define PF__HTTP_POLL_MS 200
-
-struct pf__http {
-    pf_ctx *ctx;
-    CURL *easy;
-    CURLM *multi;
-    int stall_ms;               /* <= 0: no stall detection */
-    int64_t deadline;           /* CLOCK_MONOTONIC ms, 0: none */
-    int64_t budget_ms;          /* what the deadline was set from */
-    uint64_t received;          /* body bytes, every request */
-    char errbuf[CURL_ERROR_SIZE];
-
-    /* The transfer in progress, if attached to the multi handle. */
-    int attached;
-    int body_started;           /* the write callback has been called */
-    int done;                   /* CURLMSG_DONE seen */
-    CURLcode result;
-    int paused;
-    int nomem;
-    size_t want;                /* pause once this much is buffered */
-    uint8_t *stage;             /* received, not yet read: [stage_off, stage_len) */
-    size_t stage_off, stage_len, stage_cap;
-    int64_t last_byte_ms;
-    uint64_t xfer_bytes;
-    struct pf__http_response resp;
-    char range[64];
-    char name[1024];            /* redacted URL */
-};
+#include "http_internal.h"
 
 static pthread_once_t pf__http_once = PTHREAD_ONCE_INIT;
 static CURLcode pf__http_init_rc = CURLE_FAILED_INIT;
@@ -64,7 +30,7 @@ pf_err pf__http_global_init(pf_ctx *ctx)
     return PF_OK;
 }
 
-static int64_t pf__http_now_ms(void)
+int64_t pf__http_now_ms(void)
 {
     struct timespec ts;
 
@@ -139,7 +105,7 @@ static void pf__http_reset_response(struct pf__http_response *r)
 /* Called once per header line of every response, redirects and interim
  * 1xx responses included: a status line starts the record afresh, so what
  * is left when the body begins belongs to the final response. */
-static size_t pf__http_on_header(char *data, size_t size, size_t n, void *ud)
+size_t pf__http_on_header(char *data, size_t size, size_t n, void *ud)
 {
     struct pf__http *h = ud;
     size_t len = size * n;
@@ -221,24 +187,11 @@ static size_t pf__http_on_body(char *data, size_t size, size_t n, void *ud)
 
 /* ---- handle ------------------------------------------------------------- */
 
-pf_err pf__http_new(pf_ctx *ctx, struct pf__http **out)
+pf_err pf__http_reset(struct pf__http *h)
 {
-    struct pf__http *h = NULL;
-    pf_err rc;
     CURLcode cc = CURLE_OK;
 
-    *out = NULL;
-    if ((rc = pf__http_global_init(ctx)) != PF_OK)
-        goto out;
-    if (!(h = calloc(1, sizeof *h))) {
-        rc = pf__error(ctx, PF_ENOMEM, "out of memory");
-        goto out;
-    }
-    h->ctx = ctx;
-    if (!(h->easy = curl_easy_init()) || !(h->multi = curl_multi_init())) {
-        rc = pf__error(ctx, PF_EINTERNAL, "libcurl: cannot create a handle");
-        goto out;
-    }
+    curl_easy_reset(h->easy);
     /* Each setopt can only fail for lack of memory or an option this
      * libcurl lacks; the first failure is reported. */
 #define PF__SETOPT(opt, val)                                                 \
@@ -269,11 +222,33 @@ pf_err pf__http_new(pf_ctx *ctx, struct pf__http **out)
      * multiplexing. */
     PF__SETOPT(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 #undef PF__SETOPT
-    if (cc != CURLE_OK) {
-        rc = pf__error(ctx, PF_EINTERNAL, "libcurl: %s", curl_easy_strerror(cc));
+    if (cc != CURLE_OK)
+        return pf__error(h->ctx, PF_EINTERNAL, "libcurl: %s",
+                         curl_easy_strerror(cc));
+    pf__http_set_stall_timeout(h, h->stall_ms);
+    return PF_OK;
+}
+
+pf_err pf__http_new(pf_ctx *ctx, struct pf__http **out)
+{
+    struct pf__http *h = NULL;
+    pf_err rc;
+
+    *out = NULL;
+    if ((rc = pf__http_global_init(ctx)) != PF_OK)
+        goto out;
+    if (!(h = calloc(1, sizeof *h))) {
+        rc = pf__error(ctx, PF_ENOMEM, "out of memory");
         goto out;
     }
-    pf__http_set_stall_timeout(h, ctx->probe_timeout_ms);
+    h->ctx = ctx;
+    if (!(h->easy = curl_easy_init()) || !(h->multi = curl_multi_init())) {
+        rc = pf__error(ctx, PF_EINTERNAL, "libcurl: cannot create a handle");
+        goto out;
+    }
+    h->stall_ms = ctx->probe_timeout_ms > 0 ? ctx->probe_timeout_ms : 0;
+    if ((rc = pf__http_reset(h)) != PF_OK)
+        goto out;
     *out = h;
     h = NULL;
 out:
@@ -322,7 +297,7 @@ uint64_t pf__http_bytes_received(const struct pf__http *h)
 
 /* ---- errors ------------------------------------------------------------- */
 
-static const char *pf__http_reason(long status)
+const char *pf__http_reason(long status)
 {
     switch (status) {
     case 400: return "Bad Request";
@@ -355,7 +330,7 @@ static const char *pf__http_reason(long status)
 /* libcurl's messages name hosts, not URLs, but a redirect target could
  * still carry a signature: whatever follows a '?' is cut, to the next
  * space or quote. */
-static void pf__http_scrub(char *s)
+void pf__http_scrub(char *s)
 {
     char *q;
 
@@ -373,7 +348,7 @@ static void pf__http_scrub(char *s)
 }
 
 /* The error of a finished transfer, or of one we gave up on. */
-static pf_err pf__http_transfer_error(struct pf__http *h)
+pf_err pf__http_transfer_error(struct pf__http *h)
 {
     char text[CURL_ERROR_SIZE];
 
@@ -412,7 +387,7 @@ static int pf__http_have_wanted(const struct pf__http *h)
     return h->stage_len - h->stage_off >= h->want;
 }
 
-static int pf__http_never(const struct pf__http *h)
+int pf__http_never(const struct pf__http *h)
 {
     (void)h;
     return 0;
@@ -420,10 +395,11 @@ static int pf__http_never(const struct pf__http *h)
 
 /* Runs the transfer until ready(h) holds or it ends (h->done; its result is
  * left for the caller to judge). Fails only for reasons the transfer itself
- * cannot report: a deadline passed, a stall, libcurl's multi layer. Time
- * spent between calls is not a stall: the clock starts on entry. */
-static pf_err pf__http_drive(struct pf__http *h,
-                             int (*ready)(const struct pf__http *))
+ * cannot report: a deadline passed, a stall, an interrupt, libcurl's multi
+ * layer. Time spent between calls is not a stall: the clock starts on
+ * entry. The interrupt flag is read at least every PF__HTTP_POLL_MS. */
+pf_err pf__http_drive(struct pf__http *h,
+                      int (*ready)(const struct pf__http *))
 {
     int64_t now = pf__http_now_ms();
 
@@ -445,6 +421,8 @@ static pf_err pf__http_drive(struct pf__http *h,
         }
         if (h->done || ready(h))
             return PF_OK;
+        if (h->ctx->interrupted)
+            return pf__error(h->ctx, PF_EINTR, "%s: interrupted", h->name);
         now = pf__http_now_ms();
         if (h->deadline && now >= h->deadline)
             return pf__error(h->ctx, PF_ENET, "%s: timed out after %.3g s",

@@ -166,6 +166,11 @@ struct pf__http_request {
     int (*progress)(void *ud, int64_t up_done, int64_t up_total,
                     int64_t down_done, int64_t down_total);
     void *progress_ud;
+
+    /* A 2xx JSON body with a non-empty "error_code" is a failure too
+     * (PF_EAPI, its error_message said): RunComfy reports some errors with
+     * HTTP 200. The reply is filled as for any answer. */
+    int fail_on_error_code;
 };
 
 /* Initialises a request: sink_fd = body_fd = -1, retries = -1, the rest 0. */
@@ -176,7 +181,7 @@ struct pf__http_reply {
     char *body;                     /* malloc'ed, NUL-terminated (body_len
                                      * does not count the NUL); NULL when the
                                      * body went to sink_fd */
-    size_t body_len;
+    size_t body_len;                /* or the bytes written to sink_fd */
     int64_t content_length;         /* -1 when absent */
     int64_t range_first;            /* from Content-Range, -1 when absent */
     int64_t range_total;
@@ -184,6 +189,9 @@ struct pf__http_reply {
     char etag[128];
     char location[1024];            /* a Location header, for 201/303 */
     int attempts;                   /* 1 + retries made */
+    int sent;                       /* some attempt wrote request bytes: a
+                                     * POST that then failed may have been
+                                     * acted on (outcome unknown) */
 };
 
 /*
@@ -213,5 +221,14 @@ pf_err pf__http_request(struct pf__http *h, const struct pf__http_request *req,
 
 /* Frees the reply's body and resets it; accepts a zeroed reply, twice. */
 void pf__http_reply_free(struct pf__http_reply *reply);
+
+/* What an error body says, in one line each: S3's XML <Code>/<Message>,
+ * RunComfy's JSON "error_code"/"error_message", {"error": {"message",
+ * "code"|"type"}}, {"error": "text"}, "message", "detail" (a string or
+ * FastAPI's [{"msg"}]). body is NUL-terminated at len. Returns 1 when code
+ * or msg was found ("" for the other), 0 when the body says nothing. For
+ * providers that must read a 2xx body for errors as well. */
+int pf__http_body_error(const char *body, size_t len, char *code,
+                        size_t code_size, char *msg, size_t msg_size);
 
 #endif
