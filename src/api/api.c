@@ -296,33 +296,6 @@ pf_err pf__api_parse(struct pf_jobs *jobs, const char *url,
                      "(HTTP %ld, %zu bytes)", name, reply->status, reply->body_len);
 }
 
-/* {"error_code": ..., "error_message": ...}: RunComfy reports errors this
- * way, sometimes with HTTP 200. */
-static pf_err api_error_in_body(struct pf_jobs *jobs, const char *url,
-                                const struct pf__http_reply *reply)
-{
-    cJSON *doc;
-    const cJSON *code;
-    pf_err rc = PF_OK;
-
-    if (!reply->body || !(doc = cJSON_ParseWithLength(reply->body, reply->body_len)))
-        return PF_OK;
-    code = cJSON_GetObjectItemCaseSensitive(doc, "error_code");
-    if ((cJSON_IsString(code) && *code->valuestring) || cJSON_IsNumber(code)) {
-        const char *msg = pf__json_str(doc, "error_message");
-        char name[1024], num[32];
-
-        pf__redact_url(name, sizeof name, url);
-        if (cJSON_IsNumber(code))
-            snprintf(num, sizeof num, "%g", code->valuedouble);
-        rc = pf__error(jobs->ctx, PF_EAPI, "%s: %s%s%s", name,
-                       cJSON_IsString(code) ? code->valuestring : num,
-                       msg ? ": " : "", msg ? msg : "");
-    }
-    cJSON_Delete(doc);
-    return rc;
-}
-
 pf_err pf__api_call(struct pf_jobs *jobs, const pf_job *job, const char *method,
                     const char *url, const char *body, int retries,
                     struct pf__http_reply *reply)
@@ -377,9 +350,9 @@ pf_err pf__api_call(struct pf_jobs *jobs, const pf_job *job, const char *method,
         req.body_len = strlen(body);
     }
     req.retries = retries;
-    if ((rc = pf__http_request(h, &req, reply)))
-        goto out;
-    rc = api_error_in_body(jobs, url, reply);
+    /* RunComfy may report an error with HTTP 200. */
+    req.fail_on_error_code = 1;
+    rc = pf__http_request(h, &req, reply);
 out:
     wipe(auth);
     free(auth);

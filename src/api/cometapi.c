@@ -29,11 +29,14 @@ static const char *const token_env[] = { "COMETAPI_KEY", NULL };
 
 static pf_err submit_url(struct pf_jobs *jobs, const pf_job *job, char **url)
 {
-    /* The model id is the endpoint's path ("runwayml/v1/video_to_video"). */
-    if (strcmp(job->model, "runwayml/v1/video_to_video") != 0)
+    /* The model id is the endpoint's path, after the provider's prefix
+     * ("cometapi:runwayml/v1/video_to_video"). */
+    const char *path = strncmp(job->model, "cometapi:", 9) == 0 ? job->model + 9 : job->model;
+
+    if (strcmp(path, "runwayml/v1/video_to_video") != 0)
         return pf__error(jobs->ctx, PF_EUSAGE, "CometAPI: '%s' is not an endpoint "
                          "preflight knows how to submit to", job->model);
-    if (!(*url = pf__asprintf("%s/%s", pf__api_base(jobs, job), job->model)))
+    if (!(*url = pf__asprintf("%s/%s", pf__api_base(jobs, job), path)))
         return pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
     return PF_OK;
 }

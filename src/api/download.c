@@ -71,12 +71,20 @@ void pf__output_name(const char *url, char *buf, size_t size)
         pf__strlcpy(buf, clean + start, size);
 }
 
-/* The extension after the last dot of a name ("" when none). */
+/* The extension after the last dot of a name: 1 to 5 letters or digits,
+ * "" when there is none. */
 static const char *extension(const char *name)
 {
     const char *dot = strrchr(name, '.');
+    size_t n;
 
-    return dot && dot != name && dot[1] ? dot + 1 : "";
+    if (!dot || dot == name)
+        return "";
+    n = strlen(dot + 1);
+    if (n < 1 || n > 5 || strspn(dot + 1, "abcdefghijklmnopqrstuvwxyz"
+                                           "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != n)
+        return "";
+    return dot + 1;
 }
 
 static const char *extension_for(const char *format)

@@ -306,19 +306,14 @@ static pf_err mark_orphan(pf_jobs *jobs, pf_job *job)
     return pf__ledger_update(jobs->ledger, job, "submitter gone");
 }
 
-/* 1 when a failed POST certainly never reached the API. The HTTP layer
- * reports no "sent" flag yet, so a transport failure counts as unsent only
- * when it happened while connecting. */
-static int never_sent(pf_err rc, long status, const char *msg)
+/* 1 when a failed POST certainly never reached the API: no byte of it
+ * was written, or it failed before any attempt (a missing token, a URL
+ * the HTTP layer refuses). */
+static int never_sent(pf_err rc, const struct pf__http_reply *reply)
 {
-    if (status >= 0)
+    if (reply->status >= 0)
         return 0;
-    if (rc == PF_EUSAGE || rc == PF_EAUTH || rc == PF_ENOMEM)
-        return 1;
-    if (rc != PF_ENET)
-        return 0;
-    return strstr(msg, "refused") || strstr(msg, "resolve") ||
-           strstr(msg, "connect") || strstr(msg, "Connect");
+    return !reply->sent || rc == PF_EUSAGE || rc == PF_EAUTH;
 }
 
 /* ---- submit ----------------------------------------------------------------------- */
@@ -414,7 +409,7 @@ static pf_err send_submission(pf_jobs *jobs, const struct pf__provider *p, pf_jo
         goto out;
     }
     if ((reply.status >= 400 && reply.status < 500) || reply.status == 503 ||
-        never_sent(rc, reply.status, pf_ctx_error(jobs->ctx)))
+        never_sent(rc, &reply))
         goto rejected;
 unknown:
     pf__strlcpy(msg, pf_ctx_error(jobs->ctx), sizeof msg);
@@ -715,8 +710,7 @@ pf_err pf_jobs_wait(pf_jobs *jobs, pf_job *job, const pf_wait_options *opts)
     pf_wait_options none;
     int64_t started = pf__api_now_ms(), interval = jobs->poll_ms;
     int failures = 0;
-    const char *dir;
-    char name[200], *abs = NULL;
+    char name[200], *dir;
     pf_err rc = PF_OK;
 
     if (!opts) {
@@ -781,20 +775,22 @@ pf_err pf_jobs_wait(pf_jobs *jobs, pf_job *job, const pf_wait_options *opts)
     default:
         return unknown_outcome(jobs, job);
     }
-    dir = opts->outdir ? opts->outdir : job->outdir;
-    if (!dir)
+    if (!opts->outdir && !job->outdir)
         return PF_OK;
+    /* A copy (the job's strings are replaced each time it is re-read), and
+     * absolute, so the paths the ledger records hold from anywhere. */
+    if (!(dir = absolute_dir(opts->outdir ? opts->outdir : job->outdir)))
+        return pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
     if (opts->outdir && !job->outdir) {
-        if (!(abs = absolute_dir(opts->outdir)) || pf__job_set(&job->outdir, abs)) {
-            free(abs);
-            return pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
-        }
-        free(abs);
-        if ((rc = pf__ledger_update(jobs->ledger, job, NULL)))
-            return rc;
+        if (pf__job_set(&job->outdir, dir))
+            rc = pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
+        else
+            rc = pf__ledger_update(jobs->ledger, job, NULL);
     }
-    rc = pf__download_outputs(jobs, job, dir, opts->force, started, opts->progress,
-                              opts->progress_userdata);
+    if (!rc)
+        rc = pf__download_outputs(jobs, job, dir, opts->force, started, opts->progress,
+                                  opts->progress_userdata);
+    free(dir);
     if (rc == PF_EINTR || (rc && jobs->ctx->interrupted)) {
         jobs->ctx->interrupted = 0;
         return pf__error(jobs->ctx, PF_EINTR, "interrupted: %s is complete but its "

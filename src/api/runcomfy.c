@@ -49,10 +49,14 @@ static int model_ok(const char *m)
 
 static pf_err submit_url(struct pf_jobs *jobs, const pf_job *job, char **url)
 {
-    if (!model_ok(job->model))
+    /* RunComfy is the default provider: its ids may come without prefix. */
+    const char *model = strncmp(job->model, "runcomfy:", 9) == 0 ? job->model + 9
+                                                                 : job->model;
+
+    if (!model_ok(model))
         return pf__error(jobs->ctx, PF_EUSAGE, "'%s' is not a RunComfy model path",
                          job->model);
-    if (!(*url = pf__asprintf("%s/v1/models/%s", pf__api_base(jobs, job), job->model)))
+    if (!(*url = pf__asprintf("%s/v1/models/%s", pf__api_base(jobs, job), model)))
         return pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
     return PF_OK;
 }

@@ -74,4 +74,42 @@ pf_err pf_cli_load_request(pf_ctx *ctx, const char *command,
                            pf_schema **schema, pf_request *req,
                            char *msg, size_t msg_size);
 
+/* Options every job command takes (cmd_jobs.c): where the ledger is, where
+ * the API is, where the token is. The token itself never comes from argv. */
+struct pf_cli_job_args {
+    const char *state_dir, *base_url, *token_file;
+    int json, verbose;
+};
+
+/* Consumes argv[*i] when it is one of the job options: 1, or -1 with a
+ * one-line message in msg when its value is missing; 0 when it is not. */
+int pf_cli_job_option(int argc, char **argv, int *i, struct pf_cli_job_args *a,
+                      char *msg, size_t msg_size);
+
+/* Opens the ledger as the options say. */
+pf_err pf_cli_jobs_open(pf_ctx *ctx, const struct pf_cli_job_args *a, pf_jobs **out);
+
+/* Ctrl-C asks ctx's long operations to stop (pf_ctx_interrupt); a third
+ * Ctrl-C ends the process at once. */
+void pf_cli_catch_interrupt(pf_ctx *ctx);
+
+/* The live status line on a terminal (stderr), and its end. */
+void pf_cli_job_progress(void *userdata, const pf_job *job, const pf_job_progress *p);
+void pf_cli_job_progress_end(void);
+
+/* A job as text: one line, then one line per output. */
+void pf_cli_print_job(FILE *out, pf_ctx *ctx, const pf_job *job, int probe_media);
+
+/* The job's JSON with "ok" first; prints {"ok": false, "error"} instead
+ * when out of memory. */
+void pf_cli_print_job_json(pf_ctx *ctx, const pf_job *job, int ok, pf_err code,
+                           const char *message);
+
+/* Exit status of a job command's outcome: 0 done, 1 the job failed or was
+ * cancelled, 2 the command could not be carried out. */
+int pf_cli_job_exit(pf_err rc);
+
+/* Seconds ("90", "1.5") to milliseconds; -1 when not a positive number. */
+int64_t pf_cli_parse_seconds(const char *text);
+
 #endif
