@@ -42,6 +42,7 @@ Control (no auth):
                        "reset_mid_body", "malformed", "error200" (HTTP 200
                        with error_code), "wrong_bytes" (another fixture),
                        "slow" (pace a file at "rate" bytes/s)
+  POST /_fake/clear    drop the faults not yet used
   POST /_fake/advance  {"id", "state"}
   GET  /_fake/stats    {"submits", "submits_by_path", "jobs", "bad_requests",
                        "auth_failures", "cancels", "file_requests"}
@@ -352,6 +353,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.st.config.update(arg)
             elif what == "fault":
                 self.st.faults.append(arg)
+            elif what == "clear":
+                self.st.faults = []
             elif what == "advance":
                 job = self.st.jobs.get(arg.get("id"))
                 if not job:

@@ -408,7 +408,10 @@ static pf_err send_submission(pf_jobs *jobs, const struct pf__provider *p, pf_jo
         rc = pf__ledger_update(jobs->ledger, job, "submitted");
         goto out;
     }
+    /* Refused: a 4xx, a 503 still after retries, an error the API states in
+     * a 2xx body (RunComfy's error_code), or a request that never left. */
     if ((reply.status >= 400 && reply.status < 500) || reply.status == 503 ||
+        (rc == PF_EAPI && reply.status >= 200 && reply.status < 300) ||
         never_sent(rc, &reply))
         goto rejected;
 unknown:
@@ -746,7 +749,7 @@ pf_err pf_jobs_wait(pf_jobs *jobs, pf_job *job, const pf_wait_options *opts)
         }
         left = opts->timeout_ms ? started + opts->timeout_ms - pf__api_now_ms() : INT64_MAX;
         if (left <= 0)
-            return pf__error(jobs->ctx, PF_ETIMEOUT, "%s is still %s after %.0f s: it "
+            return pf__error(jobs->ctx, PF_ETIMEOUT, "%s is still %s after %.3g s: it "
                              "goes on; 'preflight wait %s' picks it up",
                              job_name(job, name, sizeof name), pf_job_state_name(job->state),
                              (double)opts->timeout_ms / 1000.0,

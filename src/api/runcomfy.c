@@ -214,19 +214,33 @@ static pf_err poll(struct pf_jobs *jobs, pf_job *job, struct pf__poll *out)
         (rc = pf__api_parse(jobs, url, &reply, &doc)) ||
         (rc = read_state(jobs, doc, url, out)))
         goto out;
-    if (out->state != PF_JOB_COMPLETED)
+    if (out->state != PF_JOB_COMPLETED && !(out->state == PF_JOB_FAILED && !*out->reason))
         goto out;
-    /* Completed: the outputs are in the result. It answers with the
-     * current status while the job is not finished, so a result that
-     * lags behind the status is simply not complete yet. */
+    /* Completed: the outputs are in the result; failed: its reason may be.
+     * The result answers with the current status while the job is not
+     * finished, so one that lags behind the status is not complete yet. */
     free(url);
     url = NULL;
     cJSON_Delete(doc);
     doc = NULL;
     pf__http_reply_free(&reply);
-    if ((rc = request_url(jobs, job, "result", &url)) ||
-        (rc = pf__api_call(jobs, job, "GET", url, NULL, -1, &reply)) ||
-        (rc = pf__api_parse(jobs, url, &reply, &doc)))
+    if ((rc = request_url(jobs, job, "result", &url)))
+        goto out;
+    rc = pf__api_call(jobs, job, "GET", url, NULL, -1, &reply);
+    if (out->state == PF_JOB_FAILED) {
+        /* The failure is known already; the reason is a bonus, even when
+         * it comes as an error_code with HTTP 200. */
+        cJSON *res = reply.body && reply.status >= 200 && reply.status < 300
+                   ? cJSON_ParseWithLength(reply.body, reply.body_len) : NULL;
+
+        if (res)
+            failure_reason(res, out->reason, sizeof out->reason);
+        cJSON_Delete(res);
+        pf__clear_error(jobs->ctx);
+        rc = PF_OK;
+        goto out;
+    }
+    if (rc || (rc = pf__api_parse(jobs, url, &reply, &doc)))
         goto out;
     if (pf__json_str(doc, "status") && (rc = read_state(jobs, doc, url, out)))
         goto out;
