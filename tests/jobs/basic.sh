@@ -55,7 +55,7 @@ FILE=$(json_field outputs.0.path)
 ls -A "$DL" | grep -q '^\.preflight' && fail "temporary file left in $DL"; ok
 
 # waiting again downloads nothing and changes nothing.
-before=$(stat 's["file_requests"]')
+before=$(apistat 's["file_requests"]')
 job wait "$RID"
 expect_status 0 "wait again"
 expect_out "$DL/result.mp4"
@@ -87,7 +87,7 @@ job wait "$(json_field request_id)" -o "$TMP/other"
 expect_status 2 "existing file"
 expect_err "already exists"
 cmp -s "$PF_FIXTURES/jpg_640x480.jpg" "$TMP/other/result.mp4" || fail "file replaced"; ok
-job wait "$(stat 'list(s["jobs"])[1]')" -o "$TMP/other" --force
+job wait "$(apistat 'list(s["jobs"])[1]')" -o "$TMP/other" --force
 expect_status 0 "wait --force"
 
 # CometAPI, Runway's bare shape and CometAPI's envelope, a task that is

@@ -10,7 +10,7 @@ fresh() {
     request "fault scenario $n"
     fake clear >/dev/null
 }
-submits() { stat 's["submits"]'; }
+submits() { apistat 's["submits"]'; }
 log_has() { grep -q "$1" "$TMP/api.log" || fail "the fake's log lacks $1"; ok; }
 
 # ---- status queries: retried by the HTTP layer or the wait loop ----------

@@ -43,8 +43,8 @@ req = urllib.request.Request(url, data=body.encode() if body else None,
 print(urllib.request.urlopen(req, timeout=10).read().decode())
 PY
 }
-# stat EXPR: a Python expression over the fake's stats dict `s`.
-stat() {
+# apistat EXPR: a Python expression over the fake's stats dict `s`.
+apistat() {
     python3 - "$BASE/_fake/stats" "$1" <<'PY'
 import json, sys, urllib.request
 s = json.load(urllib.request.urlopen(sys.argv[1], timeout=10))
@@ -53,7 +53,7 @@ PY
 }
 expect_stat() {
     local got
-    got=$(stat "$1")
+    got=$(apistat "$1")
     [ "$got" = "$2" ] || fail "fake API: $1 = $got, expected $2"
     ok
 }
