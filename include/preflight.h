@@ -376,6 +376,103 @@ char *pf_fix_result_to_json(const pf_fix_result *result);
 
 /* ---- upload: hosting local files for the API (src/net) ---------------- */
 
+/* How a local file is made reachable by the API's servers. */
+typedef enum pf_upload_mode {
+    PF_UPLOAD_PUT = 0,      /* PUT to a presigned URL, then verify a GET URL */
+    PF_UPLOAD_POST,         /* S3 presigned POST: form fields, then the file */
+    PF_UPLOAD_S3,           /* sign PUT and GET for s3://BUCKET/PREFIX */
+    PF_UPLOAD_INLINE        /* no upload: a base64 data: URI */
+} pf_upload_mode;
+
+/* Called as the file goes out, about ten times a second and once at the
+ * end; total is the file's size. Non-zero stops the upload (PF_EINTR). */
+typedef int (*pf_progress_fn)(void *userdata, int64_t done, int64_t total);
+
+/* A zeroed struct is a PUT with no URL (PF_EUSAGE): set mode and its
+ * fields. Strings are only read during the call. URLs may carry secrets
+ * (signatures): no message or log line ever shows their query. */
+typedef struct pf_upload_options {
+    pf_upload_mode mode;
+    const char *put_url;        /* PUT: the presigned PUT URL */
+    const char *post_url;       /* POST: the form's action URL, or NULL when
+                                 * post_fields_json has a "url" */
+    const char *post_fields_json;   /* POST: a JSON object of the form's
+                                 * fields, or {"url", "fields": {...}} as
+                                 * providers hand out; "${filename}" in the
+                                 * key is replaced by the file's name */
+    const char *get_url;        /* PUT, POST: the URL the API will fetch;
+                                 * NULL: the PUT URL without its query, or
+                                 * the POST's <Location> or url/key */
+    const char *s3_url;         /* S3: "s3://BUCKET/PREFIX" */
+    const char *credentials_file;   /* S3: NULL reads AWS_* from the
+                                 * environment (see pf_upload_file) */
+    int64_t expires;            /* S3: lifetime of the GET URL in seconds;
+                                 * 0: 86400 (a day), at most 604800 */
+    const char *content_type;   /* PUT: the type the URL was signed with;
+                                 * S3, POST, INLINE: overrides the sniffed
+                                 * type */
+    int64_t inline_max;         /* INLINE: the largest data URI accepted, in
+                                 * bytes; 0: 5,000,000 for an image and
+                                 * 16,000,000 otherwise (Runway's documented
+                                 * data URI limits, which CometAPI's
+                                 * Runway-compatible videoUri follows) */
+    pf_progress_fn progress;
+    void *progress_userdata;
+} pf_upload_options;
+
+/* What was done. Strings are owned by the upload. */
+typedef struct pf_upload_info {
+    const char *file;           /* the path given */
+    const char *get_url;        /* what to put in the request: a URL that
+                                 * serves the file without credentials (a
+                                 * presigned GET carries its signature: treat
+                                 * it as a secret until the job is done), or
+                                 * the data: URI */
+    const char *key;            /* S3 or POST object key; NULL for PUT and
+                                 * INLINE */
+    const char *content_type;   /* sent with the file, or NULL for none */
+    char sha256[65];            /* of the file's bytes, hex */
+    int64_t size;
+    int uploaded;               /* 0: the object was already there with the
+                                 * same size (S3 mode), or INLINE */
+    int verified;               /* the GET URL served size bytes */
+    int attempts;               /* of the PUT or POST (1 + retries) */
+} pf_upload_info;
+
+typedef struct pf_upload pf_upload;
+
+/*
+ * Makes a local file reachable for the API, streaming it in constant
+ * memory with Content-Length, retrying what HTTP allows (never an auth
+ * error: an expired or tampered URL fails at once with PF_EAUTH), then
+ * checking, before anything is submitted, that the GET URL serves the same
+ * number of bytes without credentials (a Range request for byte 0).
+ *
+ * PF_UPLOAD_S3 signs both URLs itself (SigV4, query string) from
+ * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION
+ * (default us-east-1) and AWS_ENDPOINT_URL (path style, for R2, MinIO...;
+ * without it virtual-host style on AWS), or from credentials_file. The key
+ * is PREFIX/<sha256 of the bytes><extension>: an object already there with
+ * the same size is not uploaded again.
+ *
+ * On success *out holds the result (free with pf_upload_free). On failure
+ * returns the code with the message set, *out NULL; an upload that failed
+ * part-way may leave a partial object behind the URL (S3 never shows a
+ * partial PUT, other servers may).
+ */
+pf_err pf_upload_file(pf_ctx *ctx, const char *path,
+                      const pf_upload_options *opts, pf_upload **out);
+
+const pf_upload_info *pf_upload_get(const pf_upload *up);
+
+/* {"file", "size", "sha256", "get_url", "key", "content_type", "uploaded",
+ * "skipped", "verified"}. Caller frees with pf_free; NULL when out of
+ * memory. */
+char *pf_upload_to_json(const pf_upload *up);
+
+/* Accepts NULL. */
+void pf_upload_free(pf_upload *up);
+
 /* ---- jobs: submit, wait, download, the ledger (src/api, src/ledger) ---- */
 
 /*

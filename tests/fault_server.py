@@ -26,6 +26,8 @@ Paths (KEY names a counter, so each test gets fresh state):
   /json/detail            422 FastAPI {"detail": [{"msg"}]}
   /json/nested            500 {"error": {"message", "type"}}
   /range/N                N bytes of a pattern; honours "Range: bytes=A-"
+  /sized/N/HEX            206 "bytes 0-0/N" with the one byte 0xHEX: a GET URL
+                          for a large file the server never holds
   /discard                reads the body in large blocks and answers 200
                           (the benchmark's fast sink)
 --log appends one JSON line per request: method, path, status, received
@@ -224,6 +226,12 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(206, data[start:], "application/octet-stream",
                                   [("Content-Range", "bytes %d-%d/%d" % (start, total - 1, total))])
             return self.reply(200, data, "application/octet-stream")
+        if head == "sized" and len(parts) == 3 and parts[1].isdigit():
+            # A GET URL for a file of N bytes starting with byte HEX, without
+            # holding N bytes: answers any request with byte 0 only.
+            self.read_body()
+            return self.reply(206, bytes([int(parts[2], 16)]), "application/octet-stream",
+                              [("Content-Range", "bytes 0-0/%s" % parts[1])])
         if head == "discard":
             self.read_body(block=1 << 20)
             return self.reply(200, b"")

@@ -171,6 +171,12 @@ struct pf__http_request {
      * (PF_EAPI, its error_message said): RunComfy reports some errors with
      * HTTP 200. The reply is filled as for any answer. */
     int fail_on_error_code;
+
+    /* Sees every chunk of the file body as libcurl takes it, with its
+     * offset (0 again when a retry or a redirect rewinds): lets a caller
+     * hash the bytes in the same read that sends them. */
+    void (*body_tap)(void *ud, const void *data, size_t len, int64_t off);
+    void *body_tap_ud;
 };
 
 /* Initialises a request: sink_fd = body_fd = -1, retries = -1, the rest 0. */
@@ -218,6 +224,11 @@ struct pf__http_reply {
  */
 pf_err pf__http_request(struct pf__http *h, const struct pf__http_request *req,
                         struct pf__http_reply *reply);
+
+/* The scheme policy of pf__http_request, for URLs read another way (a
+ * pull stream): https anywhere, http only to a loopback host. PF_EUSAGE
+ * with the redacted URL otherwise. */
+pf_err pf__http_check_url(pf_ctx *ctx, const char *url);
 
 /* Frees the reply's body and resets it; accepts a zeroed reply, twice. */
 void pf__http_reply_free(struct pf__http_reply *reply);

@@ -237,6 +237,8 @@ static size_t pf__req_on_read(char *buf, size_t size, size_t n, void *ud)
             return CURL_READFUNC_ABORT;
         }
         want = (size_t)got;
+        if (x->req->body_tap)
+            x->req->body_tap(x->req->body_tap_ud, buf, want, x->send_off);
     } else {
         memcpy(buf, (const char *)x->req->body + x->send_off, want);
     }
@@ -457,7 +459,7 @@ static int pf__req_is_loopback(const char *host)
 
 /* https anywhere; plain http only to this machine, where no one between
  * could read a token or a presigned URL. */
-static pf_err pf__req_check_url(struct pf__http *h, const char *url,
+static pf_err pf__req_check_url(pf_ctx *ctx, const char *name, const char *url,
                                 int *plain_http)
 {
     CURLU *u = curl_url();
@@ -466,26 +468,26 @@ static pf_err pf__req_check_url(struct pf__http *h, const char *url,
 
     *plain_http = 0;
     if (!u) {
-        rc = pf__error(h->ctx, PF_ENOMEM, "out of memory");
+        rc = pf__error(ctx, PF_ENOMEM, "out of memory");
         goto out;
     }
     if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-        rc = pf__error(h->ctx, PF_EUSAGE, "%s: not a valid URL", h->name);
+        rc = pf__error(ctx, PF_EUSAGE, "%s: not a valid URL", name);
         goto out;
     }
     if (strcasecmp(scheme, "https") == 0)
         goto out;
     if (strcasecmp(scheme, "http") != 0) {
-        rc = pf__error(h->ctx, PF_EUSAGE, "%s: only https URLs are supported",
-                       h->name);
+        rc = pf__error(ctx, PF_EUSAGE, "%s: only https URLs are supported",
+                       name);
         goto out;
     }
     if (!pf__req_is_loopback(host)) {
-        rc = pf__error(h->ctx, PF_EUSAGE,
+        rc = pf__error(ctx, PF_EUSAGE,
                        "%s: plain http is refused for a host other than this "
-                       "machine; use https", h->name);
+                       "machine; use https", name);
         goto out;
     }
     *plain_http = 1;
@@ -494,6 +496,15 @@ out:
     curl_free(host);
     curl_url_cleanup(u);
     return rc;
+}
+
+pf_err pf__http_check_url(pf_ctx *ctx, const char *url)
+{
+    char name[1024];
+    int plain;
+
+    pf__redact_url(name, sizeof name, url);
+    return pf__req_check_url(ctx, name, url, &plain);
 }
 
 static int pf__req_has_header(const char *const *headers, const char *name)
@@ -868,7 +879,7 @@ pf_err pf__http_request(struct pf__http *h, const struct pf__http_request *req,
     pf__http_stream_close(h);
     pf__redact_url(h->name, sizeof h->name, req->url ? req->url : "");
     if ((rc = pf__req_validate(h, req)) != PF_OK ||
-        (rc = pf__req_check_url(h, req->url, &plain_http)) != PF_OK)
+        (rc = pf__req_check_url(h->ctx, h->name, req->url, &plain_http)) != PF_OK)
         goto out;
     if (req->sink_fd >= 0) {
         off_t pos = lseek(req->sink_fd, 0, SEEK_CUR);
