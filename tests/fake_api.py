@@ -15,7 +15,8 @@ RunComfy:  POST /v1/models/{model}, GET /v1/requests/{id}/status|result,
            POST /v1/requests/{id}/cancel
 CometAPI:  POST /runwayml/v1/video_to_video, GET /runwayml/v1/tasks/{id}
 Files:     GET /fixtures/NAME (inputs), GET /files/{job}/{i}/{name} (outputs),
-           both with single-range support
+           both with single-range support; PUT then GET /uploads/NAME, a
+           stand-in for a presigned PUT and GET pair (the query is ignored)
 
 A job answers its status queries in_queue (queue_polls times, the position
 counting down), then in_progress (progress_polls times), then its outcome;
@@ -76,6 +77,7 @@ class State:
         self.config = json.loads(json.dumps(DEFAULTS))
         self.faults = []
         self.jobs = {}
+        self.uploads = {}
         self.stats = {"submits": 0, "submits_by_path": {}, "bad_requests": [],
                       "auth_failures": 0, "cancels": 0, "file_requests": 0}
 
@@ -191,6 +193,9 @@ class Handler(BaseHTTPRequestHandler):
         self.dispatch()
 
     def do_POST(self):
+        self.dispatch()
+
+    def do_PUT(self):
         self.dispatch()
 
     do_HEAD = do_GET
@@ -324,6 +329,9 @@ class Handler(BaseHTTPRequestHandler):
         if m and self.command in ("GET", "HEAD"):
             return self.output_file(m.group(1), int(m.group(2)))
         path = unquote(raw)
+        m = re.match(r"^/uploads/([A-Za-z0-9._-]+)$", raw)
+        if m:
+            return self.upload(m.group(1))
         if path.startswith("/_fake/"):
             return self.control(path[len("/_fake/"):])
         if path.startswith("/fixtures/"):
@@ -559,6 +567,29 @@ class Handler(BaseHTTPRequestHandler):
         self.json(*produce())
 
     # ---- files -------------------------------------------------------------
+
+    def upload(self, name):
+        """A stand-in for a presigned PUT/GET pair: PUT stores, GET serves."""
+        if self.command == "PUT":
+            with self.st.lock:
+                self.st.uploads[name] = self.body
+                self.st.stats["uploads"] = self.st.stats.get("uploads", 0) + 1
+            return self.json(200, {"stored": len(self.body)}, [("ETag", '"%d"' % len(self.body))])
+        data = self.st.uploads.get(name)
+        if data is None or self.command not in ("GET", "HEAD"):
+            return self.json(404, {"error": "no such upload"})
+        start, end, status = 0, len(data) - 1, 200
+        m = RANGE_RE.match((self.headers.get("Range") or "").strip())
+        if m and m.group(1) and int(m.group(1)) < len(data):
+            start = int(m.group(1))
+            end = min(int(m.group(2)), len(data) - 1) if m.group(2) else len(data) - 1
+            status = 206
+        headers = [("Content-Type", "application/octet-stream"),
+                   ("Content-Length", str(end - start + 1))]
+        if status == 206:
+            headers.append(("Content-Range", "bytes %d-%d/%d" % (start, end, len(data))))
+        self.start(status, headers)
+        self.write(data[start:end + 1])
 
     def output_file(self, jid, idx):
         job = self.st.jobs.get(jid)

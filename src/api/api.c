@@ -405,7 +405,7 @@ static void to_hex(const unsigned char *md, char hex[65])
     hex[64] = '\0';
 }
 
-void pf__sha256_hex(const void *data, size_t len, char hex[65])
+void pf__api_sha256_hex(const void *data, size_t len, char hex[65])
 {
     unsigned char md[32];
     unsigned int n = 0;
@@ -414,7 +414,7 @@ void pf__sha256_hex(const void *data, size_t len, char hex[65])
     to_hex(md, hex);
 }
 
-pf_err pf__sha256_file(pf_ctx *ctx, const char *path, char hex[65])
+pf_err pf__api_sha256_file(pf_ctx *ctx, const char *path, char hex[65])
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned char buf[65536], digest[32];

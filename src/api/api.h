@@ -90,8 +90,8 @@ const char *pf__json_str(const cJSON *obj, const char *name);
 int pf__api_id_ok(const char *id);
 
 /* Hex SHA-256 of a buffer or of a file's content (streamed). */
-void pf__sha256_hex(const void *data, size_t len, char hex[65]);
-pf_err pf__sha256_file(pf_ctx *ctx, const char *path, char hex[65]);
+void pf__api_sha256_hex(const void *data, size_t len, char hex[65]);
+pf_err pf__api_sha256_file(pf_ctx *ctx, const char *path, char hex[65]);
 
 /* Loads the provider's token and makes the HTTP handle: done before a
  * submission is recorded, so a missing token never leaves a job behind. */

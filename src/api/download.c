@@ -340,7 +340,7 @@ static pf_err download_one(struct pf_jobs *jobs, pf_job *job, size_t i, const ch
             goto out;
         }
     }
-    if ((rc = pf__sha256_file(jobs->ctx, part, hex)))
+    if ((rc = pf__api_sha256_file(jobs->ctx, part, hex)))
         goto out;
     if (force) {
         if (rename(part, dest) != 0) {

@@ -186,11 +186,11 @@ static pf_err key_media(void *ud, const char *field, cJSON *value)
     if (!cJSON_IsString(value))
         return PF_OK;
     if (is_local(value->valuestring)) {
-        if ((rc = pf__sha256_file(k->ctx, value->valuestring, hex)))
+        if ((rc = pf__api_sha256_file(k->ctx, value->valuestring, hex)))
             return rc;
         id = pf__asprintf("sha256:%s", hex);
     } else if (strncasecmp(value->valuestring, "data:", 5) == 0) {
-        pf__sha256_hex(value->valuestring, strlen(value->valuestring), hex);
+        pf__api_sha256_hex(value->valuestring, strlen(value->valuestring), hex);
         id = pf__asprintf("sha256:%s", hex);
     } else {
         id = url_identity(value->valuestring);
@@ -223,7 +223,7 @@ static pf_err compute_key(pf_jobs *jobs, const pf_schema *schema, const pf_job *
         rc = pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
         goto out;
     }
-    pf__sha256_hex(text, strlen(text), key);
+    pf__api_sha256_hex(text, strlen(text), key);
 out:
     free(text);
     free(canon);
@@ -255,9 +255,15 @@ static pf_err host_media(void *ud, const char *field, cJSON *value)
         return PF_OK;
     }
     pf__log(h->jobs->ctx, "%s: hosting %s", field, value->valuestring);
+    pf__clear_error(h->jobs->ctx);
     if ((rc = h->opts->host(h->opts->host_userdata, h->jobs->ctx, field,
-                            value->valuestring, &url)))
+                            value->valuestring, &url))) {
+        free(url);
+        if (!*pf_ctx_error(h->jobs->ctx))
+            pf__error(h->jobs->ctx, rc, "%s: %s could not be hosted (%s)", field,
+                      value->valuestring, pf_strerror(rc));
         return rc;
+    }
     if (!url || !cJSON_SetValuestring(value, url)) {
         free(url);
         return pf__error(h->jobs->ctx, url ? PF_ENOMEM : PF_EINTERNAL,
