@@ -560,6 +560,9 @@ typedef struct pf_submit_options {
     pf_host_fn host;        /* NULL: a local file in the request is an
                              * error (PF_EUSAGE) */
     void *host_userdata;
+    size_t host_limit;      /* > 0: a request with more local files than
+                             * this is refused (PF_EUSAGE) before any is
+                             * hosted, e.g. 1 for one presigned URL pair */
 } pf_submit_options;
 
 /*
@@ -698,9 +701,9 @@ size_t pf_job_output_count(const pf_job *job);
 const pf_job_output *pf_job_output_at(const pf_job *job, size_t i);
 
 /* The job as one JSON object: {"job", "request_id", "provider", "model",
- * "state", "queue_position", "error", "outdir", "created", "updated",
- * "reused", "outputs": [{"url", "kind", "path", "size", "sha256",
- * "media"}]}; "media" holds the facts pf_probe reads from a downloaded
+ * "state", "queue_position", "reason" (pf_job_error), "outdir", "created",
+ * "updated", "reused", "outputs": [{"url", "kind", "path", "size",
+ * "sha256", "media"}]}; "media" holds the facts pf_probe reads from a downloaded
  * file, with probe_media set (NULL otherwise). Caller frees with pf_free;
  * NULL when out of memory. */
 char *pf_job_to_json(pf_ctx *ctx, const pf_job *job, int probe_media);

@@ -491,6 +491,12 @@ pf_err pf_jobs_submit(pf_jobs *jobs, const pf_schema *schema, const pf_report *c
                        "'preflight upload')", host.first);
         goto out;
     }
+    if (opts->host_limit && host.locals > opts->host_limit) {
+        rc = pf__error(jobs->ctx, PF_EUSAGE, "the request has %zu local files and only "
+                       "%zu can be hosted (one presigned URL pair hosts one file: use "
+                       "--upload s3://BUCKET/PREFIX)", host.locals, opts->host_limit);
+        goto out;
+    }
     if ((rc = compute_key(jobs, schema, job, request, key)) || (rc = pf__api_ready(jobs, p)))
         goto out;
     memcpy(job->key, key, sizeof key);
@@ -850,7 +856,7 @@ char *pf_job_to_json(pf_ctx *ctx, const pf_job *job, int probe_media)
         cJSON_AddNumberToObject(root, "queue_position", job->queue_position);
     else
         cJSON_AddNullToObject(root, "queue_position");
-    cJSON_AddItemToObject(root, "error", string_or_null(job->error));
+    cJSON_AddItemToObject(root, "reason", string_or_null(job->error));
     cJSON_AddItemToObject(root, "outdir", string_or_null(job->outdir));
     cJSON_AddNumberToObject(root, "created", (double)job->created);
     cJSON_AddNumberToObject(root, "updated", (double)job->updated);

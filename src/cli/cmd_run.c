@@ -72,8 +72,6 @@ struct run_args {
     pf_upload_options up;
     int hosting;                /* an upload mode was given */
     char *put_url, *get_url;    /* read from @FILE or stdin, owned */
-    int hosted;                 /* files hosted so far */
-    char host_error[600];       /* the callback's own message */
 };
 
 static int fail(const struct run_args *a, pf_err code, const char *message)
@@ -132,13 +130,7 @@ static pf_err host(void *userdata, pf_ctx *ctx, const char *field, const char *p
     pf_upload *up = NULL;
     pf_err rc;
 
-    if (a->up.mode == PF_UPLOAD_PUT && a->hosted++) {
-        /* One URL pair hosts one file; said here, the library adds nothing. */
-        snprintf(a->host_error, sizeof a->host_error, "%s: %s: --put-url hosts one file "
-                 "and the request has several local files: use --upload s3://BUCKET/PREFIX",
-                 field, path);
-        return PF_EUSAGE;
-    }
+    (void)field;
     if ((rc = pf_upload_file(ctx, path, &a->up, &up)))
         return rc;
     *url = strdup(pf_upload_get(up)->get_url);
@@ -363,10 +355,11 @@ int pf_cli_run(int argc, char **argv)
         a.up.progress = upload_progress;
         so.host = host;
         so.host_userdata = &a;
+        so.host_limit = a.up.mode == PF_UPLOAD_PUT ? 1 : 0;
     }
     if ((rc = pf_cli_jobs_open(ctx, &a.job, &jobs)) ||
         (rc = pf_jobs_submit(jobs, schema, checked, &so, &job))) {
-        status = fail(&a, rc, *a.host_error ? a.host_error : pf_ctx_error(ctx));
+        status = fail(&a, rc, pf_ctx_error(ctx));
         goto out;
     }
     if (!a.job.json)
