@@ -621,22 +621,20 @@ pf_err pf_jobs_refresh(pf_jobs *jobs, pf_job *job)
                          (long long)job->id, job->provider);
     if ((rc = p->poll(jobs, job, &poll)))
         return rc;
+    /* Outputs first: a job is never "completed" without them. The ledger
+     * ignores a second process's copy of the same list. (This re-reads
+     * the job, so what the poll said is applied after.) */
+    if (poll.outputs && (rc = pf__ledger_set_outputs(jobs->ledger, job)))
+        return rc;
     job->state = poll.state;
     job->queue_position = poll.state == PF_JOB_QUEUED ? poll.queue_position : -1;
     detail[0] = '\0';
-    if (poll.queue_position >= 0)
-        snprintf(detail, sizeof detail, "queue position %d", poll.queue_position);
+    if (job->queue_position >= 0)
+        snprintf(detail, sizeof detail, "queue position %d", job->queue_position);
     if (poll.state == PF_JOB_FAILED) {
         why = *poll.reason ? poll.reason : "the API gave no reason";
         if (pf__job_set(&job->error, why))
             return pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
-    }
-    if (poll.outputs) {
-        /* Outputs first: a job is never "completed" without them. The
-         * ledger ignores a second process's copy of the same list. */
-        if ((rc = pf__ledger_set_outputs(jobs->ledger, job)))
-            return rc;
-        job->state = poll.state;
     }
     return pf__ledger_update(jobs->ledger, job, why ? why : *detail ? detail : NULL);
 }

@@ -1,0 +1,79 @@
+# No token and no presigned signature in the process list, in any line of a
+# --verbose run, in an error, or in the ledger; the ledger is private.
+. "$(dirname "$0")/lib.sh"
+start_fake
+SIGS=(putsig-7b1e9d0c2a putsig-7b1e9d0c2a getsig-51c3a8f6e4 outsig-9d2e7c4b1a inputsig-3f8a6d2c9e)
+fake config '{"queue_polls": -1, "output_query": "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAFAKE%2F20261121%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature=outsig-9d2e7c4b1a"}' >/dev/null
+clean() {   # FILE...: none holds a token or a signature
+    local f s
+    for f in "$@"; do
+        for s in "$FAKE_RUNCOMFY_TOKEN" "$FAKE_COMETAPI_TOKEN" "${SIGS[@]}" AKIAFAKE; do
+            if grep -aqF -- "$s" "$f"; then
+                fail "$f holds a secret ($s): $(grep -aF -- "$s" "$f" | head -3)"
+            fi
+        done
+        ok
+    done
+}
+
+# A verbose run with a signed input URL, a signed PUT/GET pair and signed
+# output URLs; while it waits, its command line is read from /proc.
+CLIP=$TMP/clip.mp4
+cp "$PF_FIXTURES/mp4_h264_640x360_2s.mp4" "$CLIP"
+printf '%s\n' "$BASE/uploads/clip.mp4?X-Amz-Signature=putsig-7b1e9d0c2a" >"$TMP/put"
+"$PREFLIGHT" run --state-dir "$STATE" --base-url "$BASE" --verbose --model "$ALEPH" \
+    --allow-http "prompt=secret test" ratio=1280:720 "video_url=@$CLIP" \
+    "image_url=$BASE/fixtures/jpg_640x480.jpg?X-Amz-Signature=inputsig-3f8a6d2c9e" \
+    --put-url "@$TMP/put" --get-url "$BASE/uploads/clip.mp4?X-Amz-Signature=getsig-51c3a8f6e4" \
+    -o "$TMP/dl" >"$TMP/run.out" 2>"$TMP/run.err" &
+PID=$!
+for _ in $(seq 100); do
+    [ "$(apistat 's["submits"]')" = 1 ] && break
+    sleep 0.05
+done
+tr '\0' '\n' <"/proc/$PID/cmdline" >"$TMP/cmdline"
+grep -q -- "--verbose" "$TMP/cmdline" || fail "did not read the right process"; ok
+fake advance "{\"id\": \"$(apistat 'list(s["jobs"])[0]')\", \"state\": \"completed\"}" >/dev/null
+wait "$PID" || fail "the verbose run failed: $(cat "$TMP/run.err")"
+ok
+grep -q "http: GET" "$TMP/run.err" || fail "--verbose logged no request"; ok
+grep -q "uploads/clip.mp4?..." "$TMP/run.err" || fail "URLs are not shown redacted"; ok
+# the token is in the environment, as intended, and nowhere else
+for s in "$FAKE_RUNCOMFY_TOKEN" "$FAKE_COMETAPI_TOKEN"; do
+    grep -aqF -- "$s" "$TMP/cmdline" && fail "token in /proc/PID/cmdline"
+done
+ok
+clean "$TMP/run.out" "$TMP/run.err"
+
+# Manifests, listings and errors of a verbose session.
+RID=$(apistat 'list(s["jobs"])[0]')
+for cmd in "status $RID" "result $RID" "wait $RID" "jobs" "resume"; do
+    # shellcheck disable=SC2086
+    job $cmd --verbose --json
+    printf '%s\n%s\n' "$OUT" "$ERR" >"$TMP/cmd.txt"
+    clean "$TMP/cmd.txt"
+done
+# Errors that involve the token: a rejected one, a malformed token file.
+request "a job still queued"
+job submit "${REQ[@]}" --json
+RID=$(json_field request_id)
+RUNCOMFY_API_TOKEN=rc-SECRET-wrong-token job status "$RID" --verbose
+expect_status 2 "a rejected token"
+expect_err "unauthorized"
+expect_not "rc-SECRET-wrong-token"
+clean "$TMP/out" "$TMP/err"
+printf 'rc-SECRET-from-file with space\n' >"$TMP/badtoken"
+job status "$RID" --token-file "$TMP/badtoken"
+expect_status 2 "a malformed token file"
+expect_err "$TMP/badtoken"
+expect_not "rc-SECRET-from-file"
+
+# The ledger holds URLs (it must, to resume) but never a token, and only
+# its owner can read it.
+for f in "$STATE"/jobs.db*; do
+    grep -aqF -- "$FAKE_RUNCOMFY_TOKEN" "$f" && fail "token in $f"
+done
+ok
+[ "$(command stat -c %a "$STATE")" = 700 ] || fail "state directory is not 0700"; ok
+[ "$(command stat -c %a "$STATE/jobs.db")" = 600 ] || fail "ledger is not 0600"; ok
+done_tests
