@@ -769,8 +769,17 @@ pf_err pf_jobs_wait(pf_jobs *jobs, pf_job *job, const pf_wait_options *opts)
         pause = interval * 8 / 10 + (int64_t)((jobs->rng >> 33) % (uint64_t)(interval * 4 / 10 + 1));
         if (pause > left)
             pause = left;
-        if (pf__api_sleep(jobs, pause))
-            return interrupted(jobs, job, opts);
+        /* In one-second steps, so a live status line's clock keeps going
+         * between queries 15 s apart. */
+        while (pause > 0) {
+            int64_t step = pause > 1000 ? 1000 : pause;
+
+            if (pf__api_sleep(jobs, step))
+                return interrupted(jobs, job, opts);
+            pause -= step;
+            if (pause > 0)
+                report(opts, job, started);
+        }
         interval = interval * 3 / 2 > jobs->poll_max_ms ? jobs->poll_max_ms : interval * 3 / 2;
     }
     job_name(job, name, sizeof name);

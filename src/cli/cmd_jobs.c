@@ -216,9 +216,10 @@ void pf_cli_catch_interrupt(pf_ctx *ctx)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_interrupt;
     sigemptyset(&sa.sa_mask);
-    /* No SA_RESTART: a process blocked on another's lock must wake up. */
+    /* No SA_RESTART: a process blocked on another's lock must wake up.
+     * SIGTERM is left alone: a shutdown is not a request to cancel a paid
+     * job, and the ledger survives an abrupt end. */
     sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
 }
 
 static int progress_shown;
