@@ -418,6 +418,10 @@ typedef struct pf_upload_options {
                                  * Runway-compatible videoUri follows) */
     pf_progress_fn progress;
     void *progress_userdata;
+    int skip_sha256;            /* PUT, POST: leave sha256 "" instead of
+                                 * hashing the file on a second core beside
+                                 * the send (it costs throughput where cores
+                                 * are few); S3 and INLINE always hash */
 } pf_upload_options;
 
 /* What was done. Strings are owned by the upload. */
@@ -431,7 +435,8 @@ typedef struct pf_upload_info {
     const char *key;            /* S3 or POST object key; NULL for PUT and
                                  * INLINE */
     const char *content_type;   /* sent with the file, or NULL for none */
-    char sha256[65];            /* of the file's bytes, hex */
+    char sha256[65];            /* of the file's bytes, hex; "" when
+                                 * skip_sha256 asked not to */
     int64_t size;
     int uploaded;               /* 0: the object was already there with the
                                  * same size (S3 mode), or INLINE */

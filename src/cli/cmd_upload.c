@@ -273,6 +273,9 @@ int pf_cli_upload(int argc, char **argv)
     o.get_url = get_url;
     o.post_url = post_url;
     o.post_fields_json = fields_text;
+    /* The hash is part of the JSON; the plain output is the URL alone, so
+     * it needs no second core busy hashing beside the send. */
+    o.skip_sha256 = !json;
 
     if (!(ctx = pf_ctx_new())) {
         pf_cli_error("out of memory");

@@ -171,12 +171,6 @@ struct pf__http_request {
      * (PF_EAPI, its error_message said): RunComfy reports some errors with
      * HTTP 200. The reply is filled as for any answer. */
     int fail_on_error_code;
-
-    /* Sees every chunk of the file body as libcurl takes it, with its
-     * offset (0 again when a retry or a redirect rewinds): lets a caller
-     * hash the bytes in the same read that sends them. */
-    void (*body_tap)(void *ud, const void *data, size_t len, int64_t off);
-    void *body_tap_ud;
 };
 
 /* Initialises a request: sink_fd = body_fd = -1, retries = -1, the rest 0. */

@@ -237,8 +237,6 @@ static size_t pf__req_on_read(char *buf, size_t size, size_t n, void *ud)
             return CURL_READFUNC_ABORT;
         }
         want = (size_t)got;
-        if (x->req->body_tap)
-            x->req->body_tap(x->req->body_tap_ud, buf, want, x->send_off);
     } else {
         memcpy(buf, (const char *)x->req->body + x->send_off, want);
     }

@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +59,10 @@ char *pf_upload_to_json(const pf_upload *up)
         return NULL;
     cJSON_AddStringToObject(o, "file", up->info.file);
     cJSON_AddNumberToObject(o, "size", (double)up->info.size);
-    cJSON_AddStringToObject(o, "sha256", up->info.sha256);
+    if (up->info.sha256[0])
+        cJSON_AddStringToObject(o, "sha256", up->info.sha256);
+    else
+        cJSON_AddNullToObject(o, "sha256");
     cJSON_AddStringToObject(o, "get_url", up->info.get_url);
     if (up->info.key)
         cJSON_AddStringToObject(o, "key", up->info.key);
@@ -103,74 +107,86 @@ static const char *pf__up_sniff(const unsigned char *b, size_t n, const char *pa
     return "application/octet-stream";
 }
 
-struct pf__up_hash {
-    EVP_MD_CTX *md;
-    int64_t next;               /* the offset the next chunk must have */
-    int broken;                 /* a chunk came out of order */
-};
-
-/* Hashes the body as the request reads it: one pass over the file for
- * both. A rewind to 0 starts over; anything else out of order gives up
- * (a second pass then hashes the file). */
-static void pf__up_tap(void *ud, const void *data, size_t len, int64_t off)
-{
-    struct pf__up_hash *hs = ud;
-
-    if (off == 0) {
-        hs->broken = !EVP_DigestInit_ex(hs->md, EVP_sha256(), NULL);
-        hs->next = 0;
-    }
-    if (hs->broken || off != hs->next) {
-        hs->broken = 1;
-        return;
-    }
-    hs->broken = !EVP_DigestUpdate(hs->md, data, len);
-    hs->next += (int64_t)len;
-}
-
 static void pf__up_hex(const unsigned char *md, char out[65])
 {
     for (int i = 0; i < 32; i++)
         snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-/* The whole file's SHA-256 in 1 MiB reads. */
-static pf_err pf__up_hash_file(pf_ctx *ctx, const char *path, int fd, int64_t size,
-                               char hex[65])
+/* The whole file's SHA-256 in 1 MiB reads: 0, an errno, -1 when the file
+ * shrank, -2 when *stop was set. Touches no context, so a thread can run
+ * it. */
+static int pf__up_hash_fd(int fd, int64_t size, const volatile int *stop, char hex[65])
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned char *buf = malloc(PF__UP_HASH_BLOCK), digest[32];
     unsigned int dlen = 0;
-    pf_err rc = PF_OK;
     int64_t off = 0;
+    int err = 0;
 
     if (!md || !buf || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
-        rc = pf__error(ctx, PF_ENOMEM, "out of memory");
+        err = ENOMEM;
         goto out;
     }
-    while (off < size) {
+    while (off < size && !err) {
         ssize_t got = pread(fd, buf, PF__UP_HASH_BLOCK, (off_t)off);
 
         if (got < 0 && errno == EINTR)
             continue;
-        if (got <= 0) {
-            rc = pf__error(ctx, PF_EIO, "%s: %s", path,
-                           got < 0 ? strerror(errno) : "the file shrank while it was read");
-            goto out;
-        }
-        EVP_DigestUpdate(md, buf, (size_t)got);
-        off += got;
-        if (ctx->interrupted) {
-            rc = pf__error(ctx, PF_EINTR, "%s: interrupted", path);
-            goto out;
-        }
+        if (got <= 0)
+            err = got < 0 ? errno : -1;
+        else if (*stop)
+            err = -2;
+        else if (!EVP_DigestUpdate(md, buf, (size_t)got))
+            err = ENOMEM;
+        else
+            off += got;
     }
-    EVP_DigestFinal_ex(md, digest, &dlen);
-    pf__up_hex(digest, hex);
+    if (!err && EVP_DigestFinal_ex(md, digest, &dlen))
+        pf__up_hex(digest, hex);
 out:
     EVP_MD_CTX_free(md);
     free(buf);
-    return rc;
+    return err;
+}
+
+static pf_err pf__up_hash_error(pf_ctx *ctx, const char *path, int err)
+{
+    if (err == ENOMEM)
+        return pf__error(ctx, PF_ENOMEM, "out of memory");
+    if (err == -2)
+        return pf__error(ctx, PF_EINTR, "%s: interrupted", path);
+    return pf__error(ctx, PF_EIO, "%s: %s", path,
+                     err > 0 ? strerror(err) : "the file shrank while it was read");
+}
+
+static pf_err pf__up_hash_file(pf_ctx *ctx, const char *path, int fd, int64_t size,
+                               char hex[65])
+{
+    int err = pf__up_hash_fd(fd, size, &ctx->interrupted, hex);
+
+    return err ? pf__up_hash_error(ctx, path, err) : PF_OK;
+}
+
+/* Hashing a file as it is sent would put SHA-256 between each read and
+ * its send, slowing the upload by the hash's time; a thread of its own
+ * reads the same pages (from the page cache, mostly) on another core. */
+struct pf__up_hasher {
+    pthread_t thread;
+    int started;
+    int fd;
+    int64_t size;
+    volatile int stop;
+    int err;
+    char hex[65];
+};
+
+static void *pf__up_hasher_run(void *arg)
+{
+    struct pf__up_hasher *hs = arg;
+
+    hs->err = pf__up_hash_fd(hs->fd, hs->size, &hs->stop, hs->hex);
+    return NULL;
 }
 
 /* ---- verification ------------------------------------------------------- */
@@ -229,7 +245,7 @@ struct pf__up {
     int fd;
     int64_t size;
     struct pf__http *h;
-    struct pf__up_hash hash;
+    struct pf__up_hasher hasher;
     struct pf__up_progress progress;
     pf_upload *result;
     char sniffed[64];
@@ -281,8 +297,6 @@ static pf_err pf__up_send(struct pf__up *u, const char *method, const char *url,
         headers[0] = ct;
         req.headers = headers;
     }
-    req.body_tap = pf__up_tap;
-    req.body_tap_ud = &u->hash;
     if (u->opts->progress) {
         req.progress = pf__up_progress;
         req.progress_ud = &u->progress;
@@ -290,19 +304,33 @@ static pf_err pf__up_send(struct pf__up *u, const char *method, const char *url,
     return pf__http_request(u->h, &req, reply);
 }
 
-/* The hash from the send, or a pass of its own when the send could not
- * give it (a rewind mid-way, a skipped upload). */
-static pf_err pf__up_finish_hash(struct pf__up *u)
+/* Hashes the file beside the send (PUT and POST, where the key does not
+ * depend on the hash); without a thread, after it. */
+static void pf__up_hash_start(struct pf__up *u)
 {
-    unsigned char digest[32];
-    unsigned int len = 0;
+    u->hasher.fd = u->fd;
+    u->hasher.size = u->size;
+    u->hasher.started = pthread_create(&u->hasher.thread, NULL, pf__up_hasher_run,
+                                       &u->hasher) == 0;
+}
 
-    if (!u->hash.broken && u->hash.next == u->size && u->size > 0 &&
-        EVP_DigestFinal_ex(u->hash.md, digest, &len)) {
-        pf__up_hex(digest, u->result->info.sha256);
+/* Waits for the hash; abandon stops it early (the upload failed). */
+static pf_err pf__up_hash_join(struct pf__up *u, int abandon)
+{
+    if (!u->hasher.started)
+        return abandon ? PF_OK
+                       : pf__up_hash_file(u->ctx, u->path, u->fd, u->size,
+                                          u->result->info.sha256);
+    if (abandon)
+        u->hasher.stop = 1;
+    pthread_join(u->hasher.thread, NULL);
+    u->hasher.started = 0;
+    if (abandon)
         return PF_OK;
-    }
-    return pf__up_hash_file(u->ctx, u->path, u->fd, u->size, u->result->info.sha256);
+    if (u->hasher.err)
+        return pf__up_hash_error(u->ctx, u->path, u->hasher.err);
+    memcpy(u->result->info.sha256, u->hasher.hex, sizeof u->hasher.hex);
+    return PF_OK;
 }
 
 /* Which signed headers a presigned URL names, for "exactly the signed
@@ -711,16 +739,16 @@ pf_err pf_upload_file(pf_ctx *ctx, const char *path, const pf_upload_options *op
     n = pread(u.fd, head, sizeof head, 0);
     pf__strlcpy(u.sniffed, pf__up_sniff(head, n > 0 ? (size_t)n : 0, path),
                 sizeof u.sniffed);
-    if (!(u.result = calloc(1, sizeof *u.result)) || !(u.result->file = strdup(path)) ||
-        !(u.hash.md = EVP_MD_CTX_new())) {
+    if (!(u.result = calloc(1, sizeof *u.result)) || !(u.result->file = strdup(path))) {
         rc = pf__error(ctx, PF_ENOMEM, "out of memory");
         goto out;
     }
-    u.hash.broken = 1;          /* until a chunk at offset 0 starts it */
     u.progress.opts = opts;
     u.progress.size = u.size;
     if (opts->mode != PF_UPLOAD_INLINE && (rc = pf__http_new(ctx, &u.h)) != PF_OK)
         goto out;
+    if ((opts->mode == PF_UPLOAD_PUT || opts->mode == PF_UPLOAD_POST) && !opts->skip_sha256)
+        pf__up_hash_start(&u);
     switch (opts->mode) {
     case PF_UPLOAD_PUT:
         rc = pf__up_put(&u);
@@ -740,7 +768,8 @@ pf_err pf_upload_file(pf_ctx *ctx, const char *path, const pf_upload_options *op
     if (rc != PF_OK)
         goto out;
     if (opts->mode != PF_UPLOAD_INLINE) {
-        if (opts->mode != PF_UPLOAD_S3 && (rc = pf__up_finish_hash(&u)) != PF_OK)
+        if ((opts->mode == PF_UPLOAD_PUT || opts->mode == PF_UPLOAD_POST) &&
+            !opts->skip_sha256 && (rc = pf__up_hash_join(&u, 0)) != PF_OK)
             goto out;
         if ((rc = pf__up_verify(ctx, u.h, u.result->get_url, u.fd, u.size)) != PF_OK)
             goto out;
@@ -754,9 +783,9 @@ pf_err pf_upload_file(pf_ctx *ctx, const char *path, const pf_upload_options *op
     *out = u.result;
     u.result = NULL;
 out:
+    pf__up_hash_join(&u, 1);    /* a hash still running after a failure */
     if (u.fd >= 0)
         close(u.fd);
-    EVP_MD_CTX_free(u.hash.md);
     pf__http_free(u.h);
     pf_upload_free(u.result);
     return rc;
