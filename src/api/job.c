@@ -384,7 +384,7 @@ static pf_err send_submission(pf_jobs *jobs, const struct pf__provider *p, pf_jo
 {
     struct pf__http_reply reply = { 0 };
     char *url = NULL, msg[PF__ERRBUF];
-    pf_err rc, urc;
+    pf_err rc;
     int attempt = 0;
 
     if ((rc = p->submit_url(jobs, job, &url)))
@@ -411,7 +411,12 @@ static pf_err send_submission(pf_jobs *jobs, const struct pf__provider *p, pf_jo
             goto unknown;
         pf__log(jobs->ctx, "submitted job %lld: request %s", (long long)job->id,
                 job->request_id);
-        rc = pf__ledger_update(jobs->ledger, job, "submitted");
+        if ((rc = pf__ledger_update(jobs->ledger, job, "submitted"))) {
+            /* The one thing the user must not lose is the request id. */
+            pf__strlcpy(msg, pf_ctx_error(jobs->ctx), sizeof msg);
+            rc = pf__error(jobs->ctx, rc, "submitted as request %s, but the ledger could "
+                           "not record it: %s", job->request_id, msg);
+        }
         goto out;
     }
     /* Refused: a 4xx, a 503 still after retries, an error the API states in
@@ -424,8 +429,9 @@ unknown:
     pf__strlcpy(msg, pf_ctx_error(jobs->ctx), sizeof msg);
     job->state = PF_JOB_UNKNOWN;
     if (pf__job_set(&job->error, msg) ||
-        (urc = pf__ledger_update(jobs->ledger, job, "outcome unknown")) != PF_OK) {
-        rc = pf__error(jobs->ctx, PF_EIO, "%s; and the ledger could not record it", msg);
+        pf__ledger_update(jobs->ledger, job, "outcome unknown") != PF_OK) {
+        rc = pf__error(jobs->ctx, PF_EUNKNOWN, "outcome unknown: %s; and the ledger could "
+                       "not record it", msg);
         goto out;
     }
     rc = unknown_outcome(jobs, job);

@@ -86,4 +86,23 @@ expect_stat 's["submits"]' "$submits"
 grep '"path": "/files/' "$TMP/api.log" | grep -q '"range": "bytes=[1-9][0-9]*-"' \
     || fail "the second download did not ask for the rest with Range"; ok
 ls -A "$TMP/d" | grep -q '^\.preflight' && fail "temporary file left: $(ls -A "$TMP/d")"; ok
+
+# ---- the same with 'run': killed mid-download, the same command again ------
+CLIP=$TMP/clip.mp4
+cp "$PF_FIXTURES/mp4_h264_640x360_2s.mp4" "$CLIP"
+RUN=(--model "$ALEPH" "prompt=run killed while downloading" ratio=1280:720 "video_url=@$CLIP"
+     --put-url "$BASE/uploads/clip.mp4?X-Amz-Signature=x" -o "$TMP/r")
+fake fault '{"on": "file", "action": "slow", "rate": 2000000}' >/dev/null
+submits=$(apistat 's["submits"]')
+bg run "${RUN[@]}"
+until_true 30 part_has_bytes "$TMP/r" 1000000
+kill -9 "$BG"
+wait "$BG" 2>/dev/null
+expect_stat 's["uploads"]' 1
+job run "${RUN[@]}" --json
+expect_status 0 "run again after a kill mid-download"
+expect_json state completed
+expect_stat 's["submits"]' $((submits + 1))
+expect_stat 's["uploads"]' 1
+[ "$(sha "$TMP/r/big.mp4")" = "$(sha "$PF_FIXTURES/$BIG")" ] || fail "resumed download differs"; ok
 done_tests
