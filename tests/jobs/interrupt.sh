@@ -3,8 +3,6 @@
 # download resumes where it stopped.
 . "$(dirname "$0")/lib.sh"
 start_fake
-n=0
-fresh() { n=$((n + 1)); request "interrupt $n"; fake clear >/dev/null; }
 bg() { "$PREFLIGHT" "$1" --state-dir "$STATE" --base-url "$BASE" "${@:2}" >"$TMP/bg.out" 2>"$TMP/bg.err" & BG=$!; }
 polled() {    # RID N: the fake answered N status queries for RID
     for _ in $(seq 100); do

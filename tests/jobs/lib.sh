@@ -76,3 +76,8 @@ request() {
                ratio=1280:720 "videoUri=$BASE/fixtures/mp4_h264_640x360_2s.mp4")
 }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
+# fresh: a new request for the next scenario (a prompt not used before, so
+# a new ledger key) and no fault left over from the last one.
+FRESH_N=0
+fresh() { FRESH_N=$((FRESH_N + 1)); request "scenario $FRESH_N"; fake clear >/dev/null; }
+submits() { apistat 's["submits"]'; }
