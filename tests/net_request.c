@@ -262,6 +262,23 @@ static void test_retry_after(void)
     ASSERT_EQ(reply.attempts, 2);
     ASSERT(now_s() - t0 >= 0.9);        /* an HTTP date has 1 s resolution */
     ASSERT(now_s() - t0 < 5);
+    ASSERT_EQ(reply.retry_after_ms, -1);        /* the final 200 said none */
+    pf__http_reply_free(&reply);
+
+    /* Without retries the caller gets the server's word, as said and as
+     * the layer would obey it (clamped to 300 s). */
+    req.retries = 0;
+    req.url = url_of("retry-after/c/100000");
+    ASSERT_EQ(pf__http_request(h, &req, &reply), PF_EHTTP);
+    ASSERT_EQ(reply.status, 429);
+    ASSERT_EQ(reply.retry_after_ms, 100000000);
+    ASSERT_EQ(pf__http_retry_after_wait(&reply), 300000);
+    pf__http_reply_free(&reply);
+    ASSERT_EQ(reply.retry_after_ms, -1);
+    req.url = url_of("retry-date/d/60");
+    ASSERT_EQ(pf__http_request(h, &req, &reply), PF_EHTTP);
+    ASSERT(reply.retry_after_ms >= 58000 && reply.retry_after_ms <= 61000);
+    ASSERT_EQ(pf__http_retry_after_wait(&reply), reply.retry_after_ms);
     pf__http_reply_free(&reply);
 }
 

@@ -310,7 +310,8 @@ pf_err pf__api_call(struct pf_jobs *jobs, const pf_job *job, const char *method,
     pf_err rc;
 
     memset(reply, 0, sizeof *reply);
-    reply->status = -1;
+    reply->status = reply->content_length = -1;
+    reply->range_first = reply->range_total = reply->retry_after_ms = -1;
     if (!p)
         return pf__error(jobs->ctx, PF_EINTERNAL, "job %lld: unknown provider '%s'",
                          (long long)job->id, job->provider);

@@ -390,6 +390,8 @@ static pf_err send_submission(pf_jobs *jobs, const struct pf__provider *p, pf_jo
     if ((rc = p->submit_url(jobs, job, &url)))
         goto rejected;
     for (;;) {
+        int64_t wait;
+
         pf__http_reply_free(&reply);
         /* retries 0: the layer repeats a POST only when its connection
          * failed, i.e. when nothing was sent. */
@@ -397,9 +399,15 @@ static pf_err send_submission(pf_jobs *jobs, const struct pf__provider *p, pf_jo
         if ((reply.status != 429 && reply.status != 503) ||
             attempt >= PF__SUBMIT_RETRIES)
             break;
-        /* Turned away before any work: safe to ask again. */
-        pf__log(jobs->ctx, "submission answered HTTP %ld, asking again", reply.status);
-        if (pf__api_sleep(jobs, backoff_ms(jobs, attempt++))) {
+        /* Turned away before any work: safe to ask again, when the API
+         * says (a rate limit's window), else after our own backoff. */
+        if ((wait = pf__http_retry_after_wait(&reply)) < 0)
+            wait = backoff_ms(jobs, attempt);
+        attempt++;
+        pf__log(jobs->ctx, "submission answered HTTP %ld, asking again in %.1f s%s",
+                reply.status, (double)wait / 1000,
+                reply.retry_after_ms >= 0 ? " (its Retry-After)" : "");
+        if (pf__api_sleep(jobs, wait)) {
             rc = pf__error(jobs->ctx, PF_EINTR, "interrupted before the submission "
                            "was accepted: nothing was created");
             goto rejected;

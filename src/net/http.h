@@ -188,11 +188,26 @@ struct pf__http_reply {
     char content_type[128];         /* "" when absent */
     char etag[128];
     char location[1024];            /* a Location header, for 201/303 */
+    int64_t retry_after_ms;         /* the final answer's Retry-After
+                                     * (seconds or an HTTP date) as the
+                                     * server said it, unclamped; -1 when
+                                     * absent or unreadable */
     int attempts;                   /* 1 + retries made */
     int sent;                       /* some attempt wrote request bytes: a
                                      * POST that then failed may have been
                                      * acted on (outcome unknown) */
 };
+
+/* The longest wait a Retry-After is obeyed for: a server asking for more
+ * is asked again after this long instead of stalling a run for hours. */
+#define PF__HTTP_RETRY_AFTER_MAX_MS 300000
+
+/* How long the reply's Retry-After asks the client to wait before asking
+ * again, clamped to 0..PF__HTTP_RETRY_AFTER_MAX_MS as pf__http_request
+ * clamps it for its own retries; -1 when the reply has none. For callers
+ * that repeat a request themselves (a POST only they know is safe to
+ * send again). */
+int64_t pf__http_retry_after_wait(const struct pf__http_reply *reply);
 
 /*
  * Sends a request, retrying as req->retries allows, and returns the final

@@ -27,7 +27,6 @@
 #define PF__REQ_ERROR_BODY ((size_t)64 << 10)   /* an error body kept */
 #define PF__REQ_RETRIES 4
 #define PF__REQ_BACKOFF_CAP_MS 30000
-#define PF__REQ_RETRY_AFTER_MAX_S 300
 #define PF__REQ_PROGRESS_MS 100
 /* libcurl's default upload buffer is 64 KiB; a larger one halves the
  * read callbacks and syscalls per byte for a multi-gigabyte upload, which
@@ -54,7 +53,7 @@ struct pf__xfer {
     int no_resend;              /* a POST without retries: never resent */
     int aborted;                /* the progress callback asked to stop */
     int64_t last_progress_ms;
-    long retry_after_s;         /* -1: absent */
+    int64_t retry_after_ms;     /* -1: absent */
     char content_type[128], etag[128], location[1024];
 };
 
@@ -73,6 +72,7 @@ void pf__http_reply_free(struct pf__http_reply *reply)
     memset(reply, 0, sizeof *reply);
     reply->status = reply->content_length = -1;
     reply->range_first = reply->range_total = -1;
+    reply->retry_after_ms = -1;
 }
 
 /* ---- callbacks ---------------------------------------------------------- */
@@ -85,23 +85,35 @@ static void pf__req_copy_value(char *dst, size_t size, const char *v, size_t n)
     dst[n] = '\0';
 }
 
-/* Seconds to wait from a Retry-After value: delta-seconds or an HTTP date
- * (RFC 9110 10.2.3); -1 when it is neither. */
-static long pf__req_parse_retry_after(const char *v)
+/* Milliseconds to wait from a Retry-After value: delta-seconds or an HTTP
+ * date (RFC 9110 10.2.3); -1 when it is neither. */
+static int64_t pf__req_parse_retry_after(const char *v)
 {
     time_t when, now;
 
     if (*v >= '0' && *v <= '9') {
-        long s = 0;
+        int64_t s = 0;
 
         for (; *v >= '0' && *v <= '9'; v++)
             s = s < 100000000 ? s * 10 + (*v - '0') : s;
-        return *v ? -1 : s;
+        return *v ? -1 : s * 1000;
     }
     if ((when = curl_getdate(v, NULL)) < 0)
         return -1;
     now = time(NULL);
-    return when > now ? (long)(when - now) : 0;
+    return when > now ? (int64_t)(when - now) * 1000 : 0;
+}
+
+static int64_t pf__req_clamp_retry_after(int64_t ms)
+{
+    if (ms < 0)
+        return -1;
+    return ms < PF__HTTP_RETRY_AFTER_MAX_MS ? ms : PF__HTTP_RETRY_AFTER_MAX_MS;
+}
+
+int64_t pf__http_retry_after_wait(const struct pf__http_reply *reply)
+{
+    return pf__req_clamp_retry_after(reply->retry_after_ms);
 }
 
 static size_t pf__req_on_header(char *data, size_t size, size_t n, void *ud)
@@ -115,7 +127,7 @@ static size_t pf__req_on_header(char *data, size_t size, size_t n, void *ud)
         /* A new response (a redirect, a 100 Continue, the final one):
          * only the final one's headers are kept. */
         x->content_type[0] = x->etag[0] = x->location[0] = '\0';
-        x->retry_after_s = -1;
+        x->retry_after_ms = -1;
         return len;
     }
     while (end > data && (end[-1] == '\r' || end[-1] == '\n' ||
@@ -138,7 +150,7 @@ static size_t pf__req_on_header(char *data, size_t size, size_t n, void *ud)
         char tmp[128];
 
         pf__req_copy_value(tmp, sizeof tmp, v, vlen);
-        x->retry_after_s = pf__req_parse_retry_after(tmp);
+        x->retry_after_ms = pf__req_parse_retry_after(tmp);
     }
 #undef PF__IS
     return len;
@@ -695,7 +707,7 @@ static enum pf__req_fate pf__req_attempt(struct pf__xfer *x, pf_err *rc,
     if (x->mem)
         x->mem[0] = '\0';
     x->sink_len = 0;
-    x->retry_after_s = -1;
+    x->retry_after_ms = -1;
     x->content_type[0] = x->etag[0] = x->location[0] = '\0';
     if (x->req->sink_fd >= 0 && x->sink_start >= 0 &&
         ftruncate(x->req->sink_fd, (off_t)x->sink_start) != 0 && errno != EINVAL) {
@@ -776,15 +788,14 @@ static enum pf__req_fate pf__req_attempt(struct pf__xfer *x, pf_err *rc,
 
 /* Full jitter (uniformly 0..ceiling) spreads clients that failed together
  * instead of having them retry in step. */
-static int64_t pf__req_backoff_ms(const pf_ctx *ctx, int retry, long retry_after_s)
+static int64_t pf__req_backoff_ms(const pf_ctx *ctx, int retry, int64_t retry_after_ms)
 {
     struct timespec ts;
     uint64_t z;
     int64_t ceiling = ctx->retry_base_ms > 0 ? ctx->retry_base_ms : 1;
 
-    if (retry_after_s >= 0)
-        return (int64_t)(retry_after_s < PF__REQ_RETRY_AFTER_MAX_S
-                             ? retry_after_s : PF__REQ_RETRY_AFTER_MAX_S) * 1000;
+    if (retry_after_ms >= 0)
+        return pf__req_clamp_retry_after(retry_after_ms);
     for (int i = 1; i < retry && ceiling < PF__REQ_BACKOFF_CAP_MS; i++)
         ceiling *= 2;
     if (ceiling > PF__REQ_BACKOFF_CAP_MS)
@@ -866,6 +877,7 @@ pf_err pf__http_request(struct pf__http *h, const struct pf__http_request *req,
     memset(reply, 0, sizeof *reply);
     reply->status = reply->content_length = -1;
     reply->range_first = reply->range_total = -1;
+    reply->retry_after_ms = -1;
     memset(&x, 0, sizeof x);
     x.h = h;
     x.req = req;
@@ -906,7 +918,7 @@ pf_err pf__http_request(struct pf__http *h, const struct pf__http_request *req,
         if (attempt > (fate == PF__REQ_RETRY_UNSENT && retries < PF__REQ_RETRIES
                            ? PF__REQ_RETRIES : retries))
             break;
-        wait = pf__req_backoff_ms(h->ctx, attempt, x.retry_after_s);
+        wait = pf__req_backoff_ms(h->ctx, attempt, x.retry_after_ms);
         pf__log(h->ctx, "http: %s %s: retrying in %.1f s", x.method, h->name,
                 (double)wait / 1000);
         if ((rc = pf__req_sleep(h, wait)) != PF_OK) {
@@ -964,6 +976,7 @@ pf_err pf__http_request(struct pf__http *h, const struct pf__http_request *req,
     reply->content_length = h->resp.content_length;
     reply->range_first = h->resp.range_first;
     reply->range_total = h->resp.range_total;
+    reply->retry_after_ms = x.retry_after_ms;
     pf__strlcpy(reply->content_type, x.content_type, sizeof reply->content_type);
     pf__strlcpy(reply->etag, x.etag, sizeof reply->etag);
     pf__strlcpy(reply->location, x.location, sizeof reply->location);

@@ -17,6 +17,36 @@ expect_status 0 "429 then 503 on submit"
 expect_stat 's["submits"]' $((before + 1))
 [ "$(grep -c '"POST", "path": "/v1/models' "$TMP/api.log")" -ge 3 ] || fail "not retried"; ok
 
+# A 429 with Retry-After: the API's window is waited out, not preflight's
+# own backoff (which PREFLIGHT_RETRY_BASE_MS=20 makes a few milliseconds).
+fresh
+before=$(submits)
+fake fault '{"on": "submit", "action": "status", "code": 429, "retry_after": 1}' >/dev/null
+t0=$(date +%s%N)
+job submit "${REQ[@]}" --json --verbose
+t1=$(date +%s%N)
+expect_status 0 "429 with Retry-After on submit"
+[ $(( (t1 - t0) / 1000000 )) -ge 900 ] || fail "Retry-After: 1 not honoured on submit"; ok
+expect_err "submission answered HTTP 429, asking again in 1.0 s (its Retry-After)"
+expect_stat 's["submits"]' $((before + 1))
+# ... clamped as the HTTP layer clamps it (300 s); Ctrl-C while waiting:
+# nothing was created, and the ledger says so.
+fresh
+fake fault '{"on": "submit", "action": "status", "code": 503, "retry_after": 100000}' >/dev/null
+"$PREFLIGHT" submit --state-dir "$STATE" --base-url "$BASE" "${REQ[@]}" --verbose \
+    >"$TMP/bg.out" 2>"$TMP/bg.err" &
+pid=$!
+for _ in $(seq 100); do grep -q "asking again" "$TMP/bg.err" && break; sleep 0.05; done
+grep -q "submission answered HTTP 503, asking again in 300.0 s (its Retry-After)" "$TMP/bg.err" \
+    || fail "Retry-After not clamped to 300 s: $(cat "$TMP/bg.err")"; ok
+kill -INT $pid
+wait $pid
+STATUS=$? OUT=$(cat "$TMP/bg.out") ERR=$(cat "$TMP/bg.err")
+expect_status 2 "interrupted while waiting out Retry-After"
+expect_err "interrupted before the submission was accepted: nothing was created"
+job jobs --json
+expect_json jobs.0.state rejected
+
 # A server error after the POST: the job may exist. Outcome unknown, and
 # never sent again without --force.
 for fault in '{"on": "submit", "action": "status", "code": 500}' \
