@@ -349,6 +349,28 @@ static void test_error_bodies(void)
     ASSERT_CONTAINS(pf_ctx_error(ctx), "QUOTA_EXCEEDED: no credits left");
     ASSERT_EQ(reply.status, 200);
     pf__http_reply_free(&reply);
+
+    /* A 404 the caller expects (is the object there yet?) is an answer:
+     * not retried, nothing said, no "error:" line in the log. */
+    pf__http_request_init(&req);
+    req.method = "HEAD";
+    req.url = url_of("s3/no-such-bucket");
+    req.absent_ok = 1;
+    pf__clear_error(ctx);
+    log_count = 0;
+    ASSERT_EQ(pf__http_request(h, &req, &reply), PF_OK);
+    ASSERT_EQ(reply.status, 404);
+    ASSERT_EQ(reply.attempts, 1);
+    ASSERT_STR_EQ(pf_ctx_error(ctx), "");
+    ASSERT_EQ(count_log("error:"), 0);
+    ASSERT_EQ(count_log("-> 404"), 1);
+    pf__http_reply_free(&reply);
+    /* Other statuses are still failures. */
+    req.url = url_of("status/403");
+    ASSERT_EQ(pf__http_request(h, &req, &reply), PF_EHTTP);
+    ASSERT_EQ(reply.status, 403);
+    ASSERT_EQ(count_log("error:"), 1);
+    pf__http_reply_free(&reply);
 }
 
 static void test_connection_errors(void)

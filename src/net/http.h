@@ -171,6 +171,11 @@ struct pf__http_request {
      * (PF_EAPI, its error_message said): RunComfy reports some errors with
      * HTTP 200. The reply is filled as for any answer. */
     int fail_on_error_code;
+
+    /* A 404 is an answer the caller expects (a HEAD asking whether an
+     * object exists yet): PF_OK with reply->status 404, not retried, and
+     * no error said or logged. */
+    int absent_ok;
 };
 
 /* Initialises a request: sink_fd = body_fd = -1, retries = -1, the rest 0. */

@@ -768,6 +768,10 @@ static enum pf__req_fate pf__req_attempt(struct pf__xfer *x, pf_err *rc,
     }
     /* A status is the news even when the transfer then broke: a server
      * that refuses an upload answers early and closes. */
+    if (status == 404 && x->req->absent_ok) {
+        *rc = PF_OK;
+        return PF__REQ_DONE;
+    }
     if (status >= 400) {
         *rc = PF_EHTTP;
         if (status == 408 || status == 425 || status == 429 || status >= 500)
@@ -959,7 +963,8 @@ pf_err pf__http_request(struct pf__http *h, const struct pf__http_request *req,
             pf__http_scrub(text);
             rc = pf__error(h->ctx, rc, "%s: %s", h->name, text);
         }
-    } else if (rc == PF_OK && req->fail_on_error_code && x.mem_len) {
+    } else if (rc == PF_OK && req->fail_on_error_code && x.mem_len &&
+               h->resp.status >= 200 && h->resp.status < 300) {
         /* RunComfy can report a failure with HTTP 200. */
         char code[128], msg[PF__REQ_MSG];
 

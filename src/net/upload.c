@@ -604,14 +604,21 @@ static pf_err pf__up_s3(struct pf__up *u)
     pf__http_request_init(&req);
     req.method = "HEAD";
     req.url = head_url;
+    /* Not there yet is the usual answer, not a failure to report. */
+    req.absent_ok = 1;
     rc = pf__http_request(u->h, &req, &reply);
-    if (rc == PF_OK && reply.content_length == u->size) {
+    if (rc == PF_OK && reply.status != 404 && reply.content_length == u->size) {
         pf__log(u->ctx, "upload: %s is already there with the same size: nothing "
                 "uploaded", keyname);
-    } else if (rc == PF_OK || reply.status == 404) {
+    } else if (rc == PF_OK) {
         /* Absent, or a different size under the same hash (an interrupted
          * upload on a store that shows partial objects): send it. */
-        pf__clear_error(u->ctx);
+        if (reply.status == 404)
+            pf__log(u->ctx, "upload: %s is not there yet: uploading it", keyname);
+        else
+            pf__log(u->ctx, "upload: %s is there with %lld bytes, not %lld: uploading "
+                    "it again", keyname, (long long)reply.content_length,
+                    (long long)u->size);
         pf__http_reply_free(&reply);
         p.method = "PUT";
         p.content_type = ct;
