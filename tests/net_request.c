@@ -320,6 +320,15 @@ static void test_error_bodies(void)
     ASSERT_CONTAINS(pf_ctx_error(ctx), "HTTP 404 Not Found: NoSuchBucket: The specified bucket does not exist");
     pf__http_reply_free(&reply);
 
+    /* An error body has its own allowance: a caller that wants a tiny 2xx
+     * body (a byte read back) still hears what a refusal says. */
+    req.url = url_of("s3/expired");
+    req.max_body = 1;
+    ASSERT_EQ(pf__http_request(h, &req, &reply), PF_EAUTH);
+    ASSERT_CONTAINS(pf_ctx_error(ctx), "AccessDenied: Request has expired");
+    req.max_body = 0;
+    pf__http_reply_free(&reply);
+
     req.url = url_of("json/error");
     ASSERT_EQ(pf__http_request(h, &req, &reply), PF_EHTTP);
     ASSERT_CONTAINS(pf_ctx_error(ctx), "HTTP 400 Bad Request: INVALID_INPUT: prompt is required");

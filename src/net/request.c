@@ -157,18 +157,19 @@ static size_t pf__req_on_header(char *data, size_t size, size_t n, void *ud)
 }
 
 /* Appends to the in-memory body; a 2xx body over its limit fails the
- * transfer, an error body is quietly cut (its head says what went wrong). */
+ * transfer, an error body is quietly cut at 64 KiB whatever the caller's
+ * limit (its head says what went wrong). */
 static size_t pf__req_keep(struct pf__xfer *x, const char *data, size_t len,
                            int is_error)
 {
-    size_t take = len;
+    size_t take = len, max = is_error ? PF__REQ_ERROR_BODY : x->mem_max;
 
-    if (x->mem_len + len > x->mem_max) {
+    if (x->mem_len + len > max) {
         if (!is_error) {
             x->too_big = 1;
             return 0;
         }
-        take = x->mem_max - x->mem_len;
+        take = max - x->mem_len;
     }
     if (x->mem_len + take + 1 > x->mem_cap) {
         size_t cap = x->mem_cap ? x->mem_cap : 4096;
