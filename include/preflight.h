@@ -442,6 +442,14 @@ typedef struct pf_upload_info {
                                  * same size (S3 mode), or INLINE */
     int verified;               /* the GET URL served size bytes */
     int attempts;               /* of the PUT or POST (1 + retries) */
+    const char *served_type;    /* the Content-Type the GET URL served,
+                                 * without parameters; NULL when it sent
+                                 * none (and for INLINE) */
+    const char *warning;        /* NULL, or a sentence: the GET URL serves
+                                 * the file without its media type
+                                 * (application/octet-stream, none, another
+                                 * kind), which Runway's API refuses to
+                                 * fetch. Not an error: see pf_upload_file */
 } pf_upload_info;
 
 typedef struct pf_upload pf_upload;
@@ -451,7 +459,13 @@ typedef struct pf_upload pf_upload;
  * memory with Content-Length, retrying what HTTP allows (never an auth
  * error: an expired or tampered URL fails at once with PF_EAUTH), then
  * checking, before anything is submitted, that the GET URL serves the same
- * number of bytes without credentials (a Range request for byte 0).
+ * number of bytes without credentials (a Range request for byte 0, retried
+ * like any GET) and with which Content-Type. A generic type
+ * (application/octet-stream, binary/octet-stream, none) or one of another
+ * kind than the file's is a warning in info->warning, not an error: Runway
+ * (and CometAPI's Runway-compatible API) refuses such an input, but the
+ * documents of the APIs preflight checks ask only for a public HTTPS URL,
+ * and Runway refuses it at submission (nothing is created or paid).
  *
  * PF_UPLOAD_S3 signs both URLs itself (SigV4, query string) from
  * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION
@@ -471,8 +485,8 @@ pf_err pf_upload_file(pf_ctx *ctx, const char *path,
 const pf_upload_info *pf_upload_get(const pf_upload *up);
 
 /* {"file", "size", "sha256", "get_url", "key", "content_type", "uploaded",
- * "skipped", "verified"}. Caller frees with pf_free; NULL when out of
- * memory. */
+ * "skipped", "verified", "served_type", "warning"}. Caller frees with
+ * pf_free; NULL when out of memory. */
 char *pf_upload_to_json(const pf_upload *up);
 
 /* Accepts NULL. */

@@ -16,7 +16,9 @@ RunComfy:  POST /v1/models/{model}, GET /v1/requests/{id}/status|result,
 CometAPI:  POST /runwayml/v1/video_to_video, GET /runwayml/v1/tasks/{id}
 Files:     GET /fixtures/NAME (inputs), GET /files/{job}/{i}/{name} (outputs),
            both with single-range support; PUT then GET /uploads/NAME, a
-           stand-in for a presigned PUT and GET pair (the query is ignored)
+           stand-in for a presigned PUT and GET pair (the query is ignored;
+           served with the PUT's Content-Type, binary/octet-stream when it
+           sent none, as S3 does)
 
 A job answers its status queries in_queue (queue_polls times, the position
 counting down), then in_progress (progress_polls times), then its outcome;
@@ -78,6 +80,7 @@ class State:
         self.faults = []
         self.jobs = {}
         self.uploads = {}
+        self.upload_types = {}
         self.stats = {"submits": 0, "submits_by_path": {}, "bad_requests": [],
                       "auth_failures": 0, "cancels": 0, "file_requests": 0}
 
@@ -572,7 +575,11 @@ class Handler(BaseHTTPRequestHandler):
         """A stand-in for a presigned PUT/GET pair: PUT stores, GET serves."""
         if self.command == "PUT":
             with self.st.lock:
+                # Kept with its type and served with it, as S3 does; none
+                # sent is served as S3 serves it, binary/octet-stream.
                 self.st.uploads[name] = self.body
+                self.st.upload_types[name] = self.headers.get("Content-Type") or \
+                    "binary/octet-stream"
                 self.st.stats["uploads"] = self.st.stats.get("uploads", 0) + 1
             return self.json(200, {"stored": len(self.body)}, [("ETag", '"%d"' % len(self.body))])
         data = self.st.uploads.get(name)
@@ -584,7 +591,7 @@ class Handler(BaseHTTPRequestHandler):
             start = int(m.group(1))
             end = min(int(m.group(2)), len(data) - 1) if m.group(2) else len(data) - 1
             status = 206
-        headers = [("Content-Type", "application/octet-stream"),
+        headers = [("Content-Type", self.st.upload_types.get(name, "binary/octet-stream")),
                    ("Content-Length", str(end - start + 1))]
         if status == 206:
             headers.append(("Content-Range", "bytes %d-%d/%d" % (start, end, len(data))))

@@ -25,7 +25,13 @@ Paths (KEY names a counter, so each test gets fresh state):
   /json/error-200         200 with an error_code
   /json/detail            422 FastAPI {"detail": [{"msg"}]}
   /json/nested            500 {"error": {"message", "type"}}
-  /range/N                N bytes of a pattern; honours "Range: bytes=A-"
+  /range/N                N bytes of a pattern; honours "Range: bytes=A-" and
+                          "bytes=A-B"; ?type=T serves it as Content-Type T
+                          (default application/octet-stream), ?norange
+                          ignores Range (200 and the whole body)
+  /flaky-range/KEY/N/WHAT/TOTAL
+                          the first N requests to KEY fail with WHAT (a status
+                          such as 503, or "reset"), then as /range/TOTAL
   /sized/N/HEX            206 "bytes 0-0/N" with the one byte 0xHEX: a GET URL
                           for a large file the server never holds
   /discard                reads the body in large blocks and answers 200
@@ -34,6 +40,7 @@ Paths (KEY names a counter, so each test gets fresh state):
 (body bytes read), headers (names only, and Content-Type / Content-Length).
 """
 import argparse, hashlib, json, os, signal, socket, struct, sys, threading, time
+from urllib.parse import parse_qs, urlsplit
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -215,17 +222,14 @@ class Handler(BaseHTTPRequestHandler):
             if parts[1] == "nested":
                 return self.reply(500, b'{"error":{"message":"model crashed",'
                                   b'"type":"server_error"}}', j)
+        if head == "flaky-range" and len(parts) == 5 and parts[4].isdigit():
+            if self.count("flaky-range/" + parts[1]) < int(parts[2]):
+                if parts[3] == "reset":
+                    return self.reset()
+                return self.reply(int(parts[3]), b"try again\n")
+            return self.serve_range(int(parts[4]))
         if head == "range" and len(parts) == 2 and parts[1].isdigit():
-            total = int(parts[1])
-            data = bytes((i * 7 + 3) & 0xFF for i in range(total))
-            rng = self.headers.get("Range", "")
-            if rng.startswith("bytes=") and rng.endswith("-") and rng[6:-1].isdigit():
-                start = int(rng[6:-1])
-                if start >= total:
-                    return self.reply(416, extra=[("Content-Range", "bytes */%d" % total)])
-                return self.reply(206, data[start:], "application/octet-stream",
-                                  [("Content-Range", "bytes %d-%d/%d" % (start, total - 1, total))])
-            return self.reply(200, data, "application/octet-stream")
+            return self.serve_range(int(parts[1]))
         if head == "sized" and len(parts) == 3 and parts[1].isdigit():
             # A GET URL for a file of N bytes starting with byte HEX, without
             # holding N bytes: answers any request with byte 0 only.
@@ -237,6 +241,22 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, b"")
         self.read_body()
         return self.reply(404, b"no such path\n")
+
+    def serve_range(self, total):
+        """total bytes of the pattern, with single-range support."""
+        query = parse_qs(urlsplit(self.path).query, keep_blank_values=True)
+        ctype = query.get("type", ["application/octet-stream"])[0]
+        data = bytes((i * 7 + 3) & 0xFF for i in range(total))
+        rng = self.headers.get("Range", "") if "norange" not in query else ""
+        first, _, last = rng[6:].partition("-") if rng.startswith("bytes=") else ("", "", "")
+        if first.isdigit() and (last == "" or last.isdigit()):
+            start = int(first)
+            end = min(int(last), total - 1) if last else total - 1
+            if start >= total:
+                return self.reply(416, extra=[("Content-Range", "bytes */%d" % total)])
+            return self.reply(206, data[start:end + 1], ctype,
+                              [("Content-Range", "bytes %d-%d/%d" % (start, end, total))])
+        return self.reply(200, data, ctype)
 
     def dispatch(self):
         self.received, self.status, self.logged = 0, None, False

@@ -13,7 +13,7 @@ const char pf_cli_run_usage[] =
     "                     [--fix [--fit crop|pad|none]]\n"
     "                     [--upload s3://BUCKET/PREFIX [--expires SECONDS]\n"
     "                      [--credentials-file FILE] | --put-url URL [--get-url URL]\n"
-    "                      | --inline]\n"
+    "                      [--content-type TYPE] | --inline]\n"
     "                     [--timeout SECONDS] [--keep-on-interrupt] [--force]\n"
     "                     [--state-dir DIR] [--base-url URL] [--token-file FILE]\n"
     "                     [--json] [--allow-http] [--verbose]\n"
@@ -42,6 +42,10 @@ const char pf_cli_run_usage[] =
     "  --put-url URL       host the one local file with this presigned PUT URL;\n"
     "                      @FILE reads it from a file, - from stdin\n"
     "  --get-url URL       the URL the API fetches it from; @FILE, -\n"
+    "  --content-type TYPE with --put-url: the type to send it with, exactly the\n"
+    "                      one a URL signed for a type was signed with (a URL\n"
+    "                      that serves it as application/octet-stream gets a\n"
+    "                      warning: Runway fetches inputs served with their type)\n"
     "  --inline            send local files as data: URIs where the API takes\n"
     "                      them (CometAPI's videoUri), within the size cap\n"
     "  --timeout SECONDS   stop waiting after this long; the job goes on and\n"
@@ -130,9 +134,10 @@ static pf_err host(void *userdata, pf_ctx *ctx, const char *field, const char *p
     pf_upload *up = NULL;
     pf_err rc;
 
-    (void)field;
     if ((rc = pf_upload_file(ctx, path, &a->up, &up)))
         return rc;
+    if (pf_upload_get(up)->warning)
+        pf_cli_error("warning: %s: %s", field, pf_upload_get(up)->warning);
     *url = strdup(pf_upload_get(up)->get_url);
     pf_upload_free(up);
     return *url ? PF_OK : PF_ENOMEM;
@@ -190,6 +195,7 @@ static int parse(struct run_args *a, int argc, char **argv, char **fields, int *
                    pf_cli_option_value(argc, argv, &i, "--credentials-file", &v) ||
                    pf_cli_option_value(argc, argv, &i, "--put-url", &v) ||
                    pf_cli_option_value(argc, argv, &i, "--get-url", &v) ||
+                   pf_cli_option_value(argc, argv, &i, "--content-type", &v) ||
                    pf_cli_option_value(argc, argv, &i, "--timeout", &v)) {
             if (!v || !*v) {
                 snprintf(msg, sizeof msg, "run: %s needs a value", arg);
@@ -226,6 +232,8 @@ static int parse(struct run_args *a, int argc, char **argv, char **fields, int *
                 if (!(a->get_url = url_value(v)))
                     return fail(a, PF_EUSAGE, "run: --get-url: no URL read");
                 a->up.get_url = a->get_url;
+            } else if (strncmp(arg, "--content-type", 14) == 0) {
+                a->up.content_type = v;
             } else if (strncmp(arg, "--timeout", 9) == 0) {
                 if ((a->timeout_ms = pf_cli_parse_seconds(v)) < 0)
                     return fail(a, PF_EUSAGE, "run: --timeout takes a number of seconds");
@@ -249,6 +257,9 @@ static int parse(struct run_args *a, int argc, char **argv, char **fields, int *
         return fail(a, PF_EUSAGE, "run: give one of --upload, --put-url and --inline");
     if (a->up.get_url && a->up.mode != PF_UPLOAD_PUT)
         return fail(a, PF_EUSAGE, "run: --get-url goes with --put-url");
+    /* One type for one file: --upload hosts each file with its own. */
+    if (a->up.content_type && a->up.mode != PF_UPLOAD_PUT)
+        return fail(a, PF_EUSAGE, "run: --content-type goes with --put-url");
     return -1;
 }
 

@@ -24,6 +24,14 @@ const char pf_cli_upload_usage[] =
     "retries what HTTP allows, never an expired or rejected signature. Prints\n"
     "the URL to put in the request.\n"
     "\n"
+    "A URL that serves the file as application/octet-stream (or with no type,\n"
+    "or as another kind of media) gets a warning, not an error: Runway's API,\n"
+    "and CometAPI's Runway-compatible one, fetches an input only when it is\n"
+    "served with its media type, but the documents preflight checks against ask\n"
+    "only for a public HTTPS URL, and Runway refuses such an input when the task\n"
+    "is submitted, before anything is paid. Sending the type (--content-type; a\n"
+    "presigned PUT URL must allow it) serves it right; --upload always sends it.\n"
+    "\n"
     "  --put-url URL       PUT to this presigned URL; @FILE reads it from a file\n"
     "                      and - from stdin, keeping it out of the process list\n"
     "  --get-url URL       the URL the API will fetch (default: the PUT URL\n"
@@ -51,7 +59,8 @@ const char pf_cli_upload_usage[] =
     "                      URL was signed with); default: sniffed from the bytes,\n"
     "                      or none for --put-url\n"
     "  --json              print one JSON object: {file, size, sha256, get_url,\n"
-    "                      key, content_type, uploaded, skipped, verified}\n"
+    "                      key, content_type, uploaded, skipped, verified,\n"
+    "                      served_type, warning}\n"
     "  --verbose           log each request (never a query string), to stderr\n"
     "\n"
     "exit status: 0 uploaded (or already there) and verified, 2 it was not.\n";
@@ -303,6 +312,9 @@ int pf_cli_upload(int argc, char **argv)
             pf_cli_json_error(rc, pf_ctx_error(ctx));
         goto out;
     }
+    /* Said, not fatal: see pf_upload_file. */
+    if (pf_upload_get(up)->warning)
+        pf_cli_error("warning: %s", pf_upload_get(up)->warning);
     if (json) {
         char *text = pf_upload_to_json(up);
 

@@ -148,9 +148,16 @@ struct pf__http_request {
      * status >= 400 always goes to memory (kept to 64 KiB) for the error. */
     int sink_fd;
     size_t max_body;
+    int prefix_only;                /* a 2xx body longer than max_body is no
+                                     * error: its first max_body bytes are
+                                     * kept and the transfer abandoned (a
+                                     * server that ignores Range sends the
+                                     * whole file) */
     int64_t range_from;             /* > 0: GET "Range: bytes=N-" (resuming a
                                      * download); the caller checks status
                                      * 206 against 200 */
+    int64_t range_len;              /* > 0: "Range: bytes=FROM-(FROM+LEN-1)"
+                                     * instead, from range_from (0 too) */
 
     /* Attempts after the first, for connection errors, 408, 425, 429 and
      * 5xx, with exponential backoff from about 1 s (ctx->retry_base_ms),

@@ -46,6 +46,8 @@ struct pf__xfer {
     char *mem;                  /* a body kept in memory, NUL-terminated */
     size_t mem_len, mem_cap, mem_max;
     int too_big;
+    int cut;                    /* prefix_only: the rest of a 2xx body was
+                                 * abandoned on purpose */
     int64_t sink_start;         /* sink_fd's position, -1: not seekable */
     int64_t sink_len;           /* bytes written to sink_fd this attempt */
     int sink_errno;
@@ -165,11 +167,12 @@ static size_t pf__req_keep(struct pf__xfer *x, const char *data, size_t len,
     size_t take = len, max = is_error ? PF__REQ_ERROR_BODY : x->mem_max;
 
     if (x->mem_len + len > max) {
-        if (!is_error) {
+        if (!is_error && !x->req->prefix_only) {
             x->too_big = 1;
             return 0;
         }
         take = max - x->mem_len;
+        x->cut = !is_error;
     }
     if (x->mem_len + take + 1 > x->mem_cap) {
         size_t cap = x->mem_cap ? x->mem_cap : 4096;
@@ -187,7 +190,8 @@ static size_t pf__req_keep(struct pf__xfer *x, const char *data, size_t len,
     memcpy(x->mem + x->mem_len, data, take);
     x->mem_len += take;
     x->mem[x->mem_len] = '\0';
-    return len;
+    /* Returning short ends the transfer: what the caller needs is in. */
+    return x->cut ? 0 : len;
 }
 
 static size_t pf__req_sink(struct pf__xfer *x, const char *data, size_t len)
@@ -537,7 +541,7 @@ static pf_err pf__req_setup(struct pf__xfer *x, int plain_http,
     const char *m = x->method;
     int has_body = x->send_size >= 0 && !req->form;
     CURLcode cc = CURLE_OK;
-    char range[48];
+    char range[64];
 
 #define PF__OPT(opt, val)                                                    \
     do {                                                                     \
@@ -633,7 +637,11 @@ static pf_err pf__req_setup(struct pf__xfer *x, int plain_http,
         PF__OPT(CURLOPT_HTTPGET, 1L);
         if (strcmp(m, "GET") != 0)
             PF__OPT(CURLOPT_CUSTOMREQUEST, m);
-        if (req->range_from > 0) {
+        if (req->range_len > 0) {
+            snprintf(range, sizeof range, "%lld-%lld", (long long)req->range_from,
+                     (long long)(req->range_from + req->range_len - 1));
+            PF__OPT(CURLOPT_RANGE, range);
+        } else if (req->range_from > 0) {
             snprintf(range, sizeof range, "%lld-", (long long)req->range_from);
             PF__OPT(CURLOPT_RANGE, range);
         }
@@ -703,7 +711,7 @@ static enum pf__req_fate pf__req_attempt(struct pf__xfer *x, pf_err *rc,
     h->resp.range_first = h->resp.range_last = h->resp.range_total = -1;
     x->send_off = 0;
     x->read_errno = x->sink_errno = 0;
-    x->too_big = x->aborted = 0;
+    x->too_big = x->cut = x->aborted = 0;
     x->mem_len = 0;
     if (x->mem)
         x->mem[0] = '\0';
@@ -779,7 +787,7 @@ static enum pf__req_fate pf__req_attempt(struct pf__xfer *x, pf_err *rc,
             return PF__REQ_RETRY;
         return PF__REQ_DONE;    /* judged by the caller's status error */
     }
-    if (h->result != CURLE_OK) {
+    if (h->result != CURLE_OK && !(x->cut && h->result == CURLE_WRITE_ERROR)) {
         *rc = PF_ENET;
         if (h->result == CURLE_URL_MALFORMAT)
             *rc = PF_EUSAGE;
@@ -839,13 +847,16 @@ static pf_err pf__req_sleep(struct pf__http *h, int64_t ms)
 static void pf__req_log(struct pf__xfer *x, int attempt, int max_attempts)
 {
     struct pf__http *h = x->h;
-    char status[32] = "no response", range[48] = "", tries[48] = "";
+    char status[32] = "no response", range[64] = "", tries[48] = "";
     curl_off_t up = 0;
 
     curl_easy_getinfo(h->easy, CURLINFO_SIZE_UPLOAD_T, &up);
     if (h->resp.status >= 0)
         snprintf(status, sizeof status, "%ld", h->resp.status);
-    if (x->req->range_from > 0)
+    if (x->req->range_len > 0)
+        snprintf(range, sizeof range, " bytes=%lld-%lld", (long long)x->req->range_from,
+                 (long long)(x->req->range_from + x->req->range_len - 1));
+    else if (x->req->range_from > 0)
         snprintf(range, sizeof range, " bytes=%lld-", (long long)x->req->range_from);
     if (max_attempts > 1)
         snprintf(tries, sizeof tries, ", attempt %d of %d", attempt, max_attempts);

@@ -31,7 +31,7 @@
 
 struct pf_upload {
     pf_upload_info info;
-    char *file, *get_url, *key, *content_type;
+    char *file, *get_url, *key, *content_type, *served_type, *warning;
 };
 
 const pf_upload_info *pf_upload_get(const pf_upload *up)
@@ -47,6 +47,8 @@ void pf_upload_free(pf_upload *up)
     free(up->get_url);
     free(up->key);
     free(up->content_type);
+    free(up->served_type);
+    free(up->warning);
     free(up);
 }
 
@@ -75,6 +77,14 @@ char *pf_upload_to_json(const pf_upload *up)
     cJSON_AddBoolToObject(o, "uploaded", up->info.uploaded);
     cJSON_AddBoolToObject(o, "skipped", !up->info.uploaded);
     cJSON_AddBoolToObject(o, "verified", up->info.verified);
+    if (up->info.served_type)
+        cJSON_AddStringToObject(o, "served_type", up->info.served_type);
+    else
+        cJSON_AddNullToObject(o, "served_type");
+    if (up->info.warning)
+        cJSON_AddStringToObject(o, "warning", up->info.warning);
+    else
+        cJSON_AddNullToObject(o, "warning");
     text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return text;
@@ -189,36 +199,6 @@ static void *pf__up_hasher_run(void *arg)
     return NULL;
 }
 
-/* ---- verification ------------------------------------------------------- */
-
-/* The API will fetch get_url with no credentials: read its first byte the
- * same way and compare the size the server states with the file's. */
-static pf_err pf__up_verify(pf_ctx *ctx, struct pf__http *h, const char *get_url,
-                            int fd, int64_t size)
-{
-    unsigned char first = 0, want = 0;
-    int64_t total = -1;
-    size_t got = 0;
-    char name[1024];
-    pf_err rc;
-
-    pf__redact_url(name, sizeof name, get_url);
-    if ((rc = pf__http_check_url(ctx, get_url)) != PF_OK)
-        return rc;
-    if ((rc = pf__http_get_range(h, get_url, 0, 1, &first, &got, &total, NULL)) != PF_OK)
-        return rc;
-    if (total != size)
-        return total < 0
-                   ? pf__error(ctx, PF_EHTTP, "%s: the server does not say how large "
-                               "the file is (no Content-Range or Content-Length)", name)
-                   : pf__error(ctx, PF_EHTTP, "%s: serves %lld bytes, but the file has "
-                               "%lld", name, (long long)total, (long long)size);
-    if (size > 0 && (got != 1 || pread(fd, &want, 1, 0) != 1 || want != first))
-        return pf__error(ctx, PF_EHTTP, "%s: serves other bytes than the file's", name);
-    pf__log(ctx, "upload: %s serves the file's %lld bytes", name, (long long)size);
-    return PF_OK;
-}
-
 /* ---- progress ----------------------------------------------------------- */
 
 struct pf__up_progress {
@@ -236,7 +216,7 @@ static int pf__up_progress(void *ud, int64_t up, int64_t up_total, int64_t down,
                              p->size);
 }
 
-/* ---- one upload --------------------------------------------------------- */
+/* ---- an upload's state ------------------------------------------------- */
 
 struct pf__up {
     pf_ctx *ctx;
@@ -250,6 +230,121 @@ struct pf__up {
     pf_upload *result;
     char sniffed[64];
 };
+
+/* ---- verification ------------------------------------------------------- */
+
+/* The served type without parameters, lower case: "video/mp4". */
+static void pf__up_media_type(const char *ct, char *out, size_t size)
+{
+    size_t n = strcspn(ct, "; \t"), i;
+
+    for (i = 0; i < n && i + 1 < size; i++)
+        out[i] = (char)tolower((unsigned char)ct[i]);
+    out[i] = '\0';
+}
+
+/* A type that names no media: what a store serves when the upload sent
+ * none (S3: binary/octet-stream) or a bare server guesses nothing. */
+static int pf__up_generic_type(const char *t)
+{
+    static const char *const generic[] = {
+        "", "application/octet-stream", "binary/octet-stream", "application/binary",
+        "application/unknown", "application/x-download", "application/force-download",
+    };
+
+    for (size_t i = 0; i < sizeof generic / sizeof generic[0]; i++)
+        if (strcmp(t, generic[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * Runway fetches an input URL only when its Content-Type is the asset's
+ * media type: "application/octet-stream and other generic values are
+ * explicitly not supported" (docs.dev.runwayml.com/assets/inputs), and
+ * CometAPI's videoUri is Runway's field on a Runway-compatible API. It is
+ * a warning, not an error: the documents preflight checks against
+ * (shared/seeds/) ask RunComfy and CometAPI only for a public HTTPS URL,
+ * the upload does not know which API the URL is for, and an input Runway
+ * will not fetch is refused when the task is submitted (HTTP 400, nothing
+ * created or paid, the job recorded as rejected), so a false alarm would
+ * cost more than a miss. The warning says how to serve the right type.
+ */
+static pf_err pf__up_check_type(struct pf__up *u, const char *name, const char *served)
+{
+    const char *is = u->result->content_type ? u->result->content_type : u->sniffed;
+    char got[128], want[128];
+    size_t major;
+
+    pf__up_media_type(served, got, sizeof got);
+    pf__up_media_type(is, want, sizeof want);
+    if (got[0] && !(u->result->served_type = strdup(got)))
+        return pf__error(u->ctx, PF_ENOMEM, "out of memory");
+    major = strcspn(want, "/");
+    if (!pf__up_generic_type(got) &&
+        (pf__up_generic_type(want) || strncmp(got, want, major + 1) == 0))
+        return PF_OK;
+    if (pf__up_generic_type(want))
+        u->result->warning = pf__asprintf(
+            "%s: served %s%s; Runway's API (and CometAPI's Runway-compatible one) "
+            "fetches an input only when it is served with its media type", name,
+            got[0] ? "as " : "without a Content-Type", got);
+    else
+        u->result->warning = pf__asprintf(
+            "%s: served %s%s, not as %s; Runway's API (and CometAPI's "
+            "Runway-compatible one) fetches an input only when it is served with its "
+            "media type: upload it with --content-type %s", name,
+            got[0] ? "as " : "without a Content-Type", got, want, want);
+    if (!u->result->warning)
+        return pf__error(u->ctx, PF_ENOMEM, "out of memory");
+    return PF_OK;
+}
+
+/* The API will fetch get_url with no credentials: read its first byte the
+ * same way, with the request layer's retries (a reset or a 503 from a CDN
+ * says nothing about the URL), compare the size the server states with
+ * the file's, and see what type it serves the file as. */
+static pf_err pf__up_verify(struct pf__up *u, const char *get_url)
+{
+    struct pf__http_request req;
+    struct pf__http_reply reply;
+    unsigned char want = 0;
+    int64_t total;
+    char name[1024];
+    pf_err rc;
+
+    pf__redact_url(name, sizeof name, get_url);
+    pf__http_request_init(&req);
+    req.url = get_url;
+    /* An empty object has no byte 0 to ask for (S3 would answer 416). */
+    req.range_len = u->size > 0 ? 1 : 0;
+    req.max_body = 1;
+    req.prefix_only = 1;
+    if ((rc = pf__http_request(u->h, &req, &reply)) != PF_OK)
+        goto out;
+    total = reply.status == 206 ? reply.range_total : reply.content_length;
+    if (total != u->size) {
+        rc = total < 0
+                 ? pf__error(u->ctx, PF_EHTTP, "%s: the server does not say how large "
+                             "the file is (no Content-Range or Content-Length)", name)
+                 : pf__error(u->ctx, PF_EHTTP, "%s: serves %lld bytes, but the file has "
+                             "%lld", name, (long long)total, (long long)u->size);
+        goto out;
+    }
+    if (u->size > 0 && (reply.body_len != 1 || pread(u->fd, &want, 1, 0) != 1 ||
+                        want != (unsigned char)reply.body[0])) {
+        rc = pf__error(u->ctx, PF_EHTTP, "%s: serves other bytes than the file's", name);
+        goto out;
+    }
+    pf__log(u->ctx, "upload: %s serves the file's %lld bytes as %s", name,
+            (long long)u->size, reply.content_type[0] ? reply.content_type : "(no type)");
+    rc = pf__up_check_type(u, name, reply.content_type);
+out:
+    pf__http_reply_free(&reply);
+    return rc;
+}
+
+/* ---- one upload --------------------------------------------------------- */
 
 /* Refuses a presigned URL that has already expired: no request would
  * succeed, and the message says what to do instead of a bare 403. */
@@ -778,7 +873,7 @@ pf_err pf_upload_file(pf_ctx *ctx, const char *path, const pf_upload_options *op
         if ((opts->mode == PF_UPLOAD_PUT || opts->mode == PF_UPLOAD_POST) &&
             !opts->skip_sha256 && (rc = pf__up_hash_join(&u, 0)) != PF_OK)
             goto out;
-        if ((rc = pf__up_verify(ctx, u.h, u.result->get_url, u.fd, u.size)) != PF_OK)
+        if ((rc = pf__up_verify(&u, u.result->get_url)) != PF_OK)
             goto out;
         u.result->info.verified = 1;
     }
@@ -786,6 +881,8 @@ pf_err pf_upload_file(pf_ctx *ctx, const char *path, const pf_upload_options *op
     u.result->info.get_url = u.result->get_url;
     u.result->info.key = u.result->key;
     u.result->info.content_type = u.result->content_type;
+    u.result->info.served_type = u.result->served_type;
+    u.result->info.warning = u.result->warning;
     u.result->info.size = u.size;
     *out = u.result;
     u.result = NULL;

@@ -154,6 +154,49 @@ expect_status 2 "403 expired"
 expect_err "AccessDenied: Request has expired"
 [ "$(fault_count /s3/expired)" = 1 ] || fail "expired was retried"; ok
 
+# ---- the read-back: retried like any GET, and the type it is served as -------
+# (a small video-looking file, so the fault server's PUT /ok is quick)
+SMALL=$TMP/small.mp4
+head -c 30000 "$CLIP" >"$SMALL"
+run upload "$SMALL" --put-url "$F/ok" --get-url "$F/flaky-range/v503/2/503/30000?type=video/mp4" --json
+expect_status 0 "GET URL answers 503 twice, then the file"
+expect_json verified true
+[ "$(fault_count /flaky-range/v503)" = 3 ] || fail "503 on the read-back: expected 3 GETs"; ok
+expect_json served_type video/mp4
+expect_json warning null
+[ -z "$ERR" ] || fail "a warning for a URL served as video/mp4: $ERR"; ok
+run upload "$SMALL" --put-url "$F/ok" --get-url "$F/flaky-range/vreset/1/reset/30000?type=video/mp4"
+expect_status 0 "GET URL reset once, then the file"
+[ "$(fault_count /flaky-range/vreset)" = 2 ] || fail "reset on the read-back: expected 2 GETs"; ok
+run upload "$SMALL" --put-url "$F/ok" --get-url "$F/flaky-range/v404/1/404/30000"
+expect_status 2 "GET URL 404: not retried"
+expect_err "HTTP 404 Not Found"
+[ "$(fault_count /flaky-range/v404)" = 1 ] || fail "a 404 read-back was retried"; ok
+# a server that ignores Range: one byte read, the rest abandoned
+run upload "$CLIP" --put-url "$F/ok" --get-url "$F/range/3000000?norange&type=video/mp4" --json --verbose
+expect_status 0 "GET URL ignores Range"
+expect_json verified true
+case $ERR in *"-> 200, sent 0 bytes, received "[0-9]" bytes"*|*"-> 200, sent 0 bytes, received "[0-9][0-9]" bytes"*|\
+             *"-> 200, sent 0 bytes, received "[0-9][0-9][0-9]" bytes"*|*"-> 200, sent 0 bytes, received "[0-9][0-9][0-9][0-9]" bytes"*|\
+             *"-> 200, sent 0 bytes, received "[0-9][0-9][0-9][0-9][0-9]" bytes"*) ok ;;
+    *) fail "the whole body was read back: $ERR" ;; esac
+# Runway (and CometAPI's Runway-compatible API) fetches only an input served
+# with its media type: a generic or wrong type is a warning, exit 0.
+for served in application/octet-stream binary/octet-stream image/jpeg; do
+    run upload "$SMALL" --put-url "$F/ok" --get-url "$F/range/30000?type=$served" --json
+    expect_status 0 "served as $served: a warning, not an error"
+    expect_json verified true
+    expect_json served_type "$served"
+    expect_one_line_err
+    expect_err "preflight: warning: $F/range/30000?...: served as $served, not as video/mp4; Runway's API"
+    expect_err "upload it with --content-type video/mp4"
+    case $(json_field warning) in *"served as $served, not as video/mp4"*) ok ;;
+        *) fail "JSON warning: $(json_field warning)" ;; esac
+done
+run upload "$SMALL" --put-url "$F/ok" --get-url "$F/range/30000?type="
+expect_status 0 "served with no type"
+expect_err "served without a Content-Type, not as video/mp4"
+
 # ---- a running upload: nothing secret in /proc/PID/cmdline; Ctrl-C ----------
 echo "$F/stall-upload?X-Amz-Credential=S3RVER&X-Amz-Signature=c0ffeec0ffee" >"$TMP/stall.url"
 "$PREFLIGHT" upload "$PAT" --put-url @"$TMP/stall.url" --verbose 2>"$TMP/stall.err" &

@@ -18,7 +18,7 @@ expect_one_line_err
 expect_err "is a local file and the API fetches URLs"
 expect_stat 's["submits"]' 0
 
-job run "${RUN[@]}" -o "$TMP/dl" --put-url "$PUT" --get-url "$GET" --json
+job run "${RUN[@]}" -o "$TMP/dl" --put-url "$PUT" --get-url "$GET" --content-type video/mp4 --json
 expect_status 0 "run with --put-url"
 expect_json ok true
 expect_json state completed
@@ -105,4 +105,19 @@ expect_json ok false
 expect_json state failed
 expect_json error.code job_failed
 expect_err "No GPU could take the job."
+
+# Sent without a type, the stand-in serves it as S3 would, binary/octet-stream:
+# hosted, submitted and done, with one warning (Runway wants the media type).
+fake config '{"outcome": "completed"}' >/dev/null
+job run --model "$ALEPH" --allow-http "prompt=untyped" ratio=1280:720 "video_url=@$CLIP" \
+    -o "$TMP/untyped" --put-url "$BASE/uploads/untyped.mp4" --json
+expect_status 0 "run with an untyped upload"
+expect_json state completed
+expect_one_line_err
+expect_err "preflight: warning: video_url: $BASE/uploads/untyped.mp4: served as binary/octet-stream, not as video/mp4"
+expect_err "--content-type video/mp4"
+job run --model "$ALEPH" --allow-http "prompt=untyped" ratio=1280:720 "video_url=@$CLIP" \
+    -o "$TMP/untyped" --upload s3://bucket/x --content-type video/mp4
+expect_status 2 "--content-type without --put-url"
+expect_err "run: --content-type goes with --put-url"
 done_tests
