@@ -508,6 +508,48 @@ static void test_sink_and_resume(void)
 }
 
 /* After a PUT, a HEAD and a form, the handle's GET streams are GETs. */
+/* A bounded range, and a prefix of a body kept on purpose. */
+static void test_range_and_prefix(void)
+{
+    struct pf__http_request req;
+    struct pf__http_reply reply;
+
+    fresh();
+    pf__http_request_init(&req);
+    req.url = url_of("range/1000");
+    req.range_from = 10;
+    req.range_len = 5;
+    ASSERT_EQ(pf__http_request(h, &req, &reply), PF_OK);
+    ASSERT_EQ(reply.status, 206);
+    ASSERT_EQ(reply.body_len, 5);
+    ASSERT_EQ(reply.range_first, 10);
+    ASSERT_EQ(reply.range_total, 1000);
+    for (int i = 0; i < 5; i++)
+        ASSERT_EQ((unsigned char)reply.body[i], ((10 + i) * 7 + 3) & 0xFF);
+    ASSERT_EQ(count_log("bytes=10-14 -> 206"), 1);
+    pf__http_reply_free(&reply);
+
+    /* A server that ignores Range: the first byte is kept, the rest of the
+     * 1 MB abandoned, and it is no error. */
+    pf__http_request_init(&req);
+    req.url = url_of("range/1000000?norange");
+    req.range_len = 1;
+    req.max_body = 1;
+    req.prefix_only = 1;
+    ASSERT_EQ(pf__http_request(h, &req, &reply), PF_OK);
+    ASSERT_EQ(reply.status, 200);
+    ASSERT_EQ(reply.body_len, 1);
+    ASSERT_EQ((unsigned char)reply.body[0], 3);
+    ASSERT_EQ(reply.content_length, 1000000);
+    ASSERT_EQ(reply.attempts, 1);
+    ASSERT(pf__http_bytes_received(h) < 1000000);
+    pf__http_reply_free(&reply);
+    /* Without prefix_only the same answer is too large. */
+    req.prefix_only = 0;
+    ASSERT_EQ(pf__http_request(h, &req, &reply), PF_ELIMIT);
+    pf__http_reply_free(&reply);
+}
+
 static void test_option_hygiene(void)
 {
     struct pf__http_request req;
@@ -661,6 +703,7 @@ int main(void)
     RUN(test_connection_errors);
     RUN(test_stalls);
     RUN(test_sink_and_resume);
+    RUN(test_range_and_prefix);
     RUN(test_option_hygiene);
     RUN(test_interrupt);
     RUN(test_policy_and_secrets);
