@@ -677,7 +677,10 @@ typedef struct pf_wait_options {
  * with a dot, made unique among the job's outputs and given the extension
  * of its format when it has none. An existing file of that name is an
  * error (PF_EEXIST) unless opts->force, or unless the ledger records it as
- * this very output.
+ * this very output. An output URL refused the way an expired presigned URL
+ * is (401, 403, 404, 410, an expired signature) makes it read the job's
+ * result once more, record the fresh URLs of the outputs not downloaded
+ * yet and try again; once per call.
  *
  * Returns PF_OK when the job completed and its outputs are downloaded (or
  * recorded, without a directory). PF_EJOB when it failed or was cancelled

@@ -32,7 +32,10 @@ Control (no auth):
                        (polls answered task_not_exist first), cancel_refusal
                        ("200" | "409"), fetch_inputs (GET each media URL on
                        submission), output_query (appended to output URLs,
-                       e.g. a fake presigned signature)
+                       e.g. a fake presigned signature), output_uses (N > 0:
+                       each read of a result mints output URLs with a fresh
+                       X-Amz-Signature that serves N GETs, then answers 403
+                       AccessDenied "Request has expired" as S3 does)
   POST /_fake/fault    append a fault: {"on": "submit" | "status" | "result"
                        | "cancel" | "task" | "file" | "any", "action", "times"
                        (default 1), "skip" (matching requests to let through
@@ -48,13 +51,14 @@ Control (no auth):
   POST /_fake/clear    drop the faults not yet used
   POST /_fake/advance  {"id", "state"}
   GET  /_fake/stats    {"submits", "submits_by_path", "jobs", "bad_requests",
-                       "auth_failures", "cancels", "file_requests"}
+                       "auth_failures", "cancels", "file_requests", "minted"
+                       (output URL sets signed), "expired" (GETs refused)}
 --log appends one JSON line per request (never a header's value).
 """
 import argparse, json, os, re, signal, socket, struct, sys, threading, time, uuid
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -67,7 +71,7 @@ DEFAULTS = {
     "reason": "The model could not process the input.",
     "outputs": [{"kind": "video", "file": "mp4_noaudio.mp4", "name": "result.mp4"}],
     "comet_shape": "bare", "comet_not_exist": 0, "cancel_refusal": "200",
-    "fetch_inputs": False, "output_query": "",
+    "fetch_inputs": False, "output_query": "", "output_uses": 0,
 }
 
 
@@ -82,7 +86,9 @@ class State:
         self.uploads = {}
         self.upload_types = {}
         self.stats = {"submits": 0, "submits_by_path": {}, "bad_requests": [],
-                      "auth_failures": 0, "cancels": 0, "file_requests": 0}
+                      "auth_failures": 0, "cancels": 0, "file_requests": 0,
+                      "minted": 0, "expired": 0}
+        self.signatures = {}            # signature -> GETs it still serves
 
     def take_fault(self, on):
         """The first fault that applies to a request of kind `on`, consumed."""
@@ -467,9 +473,30 @@ class Handler(BaseHTTPRequestHandler):
 
     def output_urls(self, jid, job):
         base = "http://%s:%d" % self.server.server_address[:2]
-        q = self.st.config.get("output_query")
+        query = [self.st.config.get("output_query")]
+        uses = self.st.config.get("output_uses", 0)
+        if uses > 0:
+            sig = uuid.uuid4().hex
+            with self.st.lock:
+                self.st.stats["minted"] += 1
+                self.st.signatures[sig] = uses
+            query.append("X-Amz-Expires=60&X-Amz-Signature=" + sig)
+        q = "&".join(x for x in query if x)
         return [("%s/files/%s/%d/%s%s" % (base, jid, i, o["name"], "?" + q if q else ""),
                  o["kind"]) for i, o in enumerate(job["outputs"])]
+
+    def signature_spent(self):
+        """Counts a GET against the URL's signature; True once it has
+        served all it may (an expired presigned URL)."""
+        sig = parse_qs(urlsplit(self.path).query).get("X-Amz-Signature", [None])[0]
+        with self.st.lock:
+            if sig not in self.st.signatures:
+                return False
+            if self.st.signatures[sig] <= 0:
+                self.st.stats["expired"] += 1
+                return True
+            self.st.signatures[sig] -= 1
+            return False
 
     def runcomfy_query(self, jid, what):
         if not self.auth("runcomfy"):
@@ -604,6 +631,13 @@ class Handler(BaseHTTPRequestHandler):
             self.st.stats["file_requests"] += 1
         if not job or idx >= len(job["outputs"]) or job["state"] != "completed":
             return self.json(404, {"error": "no such output"})
+        if self.signature_spent():
+            self.fault_name = "expired"
+            data = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied'
+                    b'</Code><Message>Request has expired</Message></Error>')
+            self.start(403, [("Content-Type", "application/xml"),
+                             ("Content-Length", str(len(data)))])
+            return self.write(data)
         f = self.st.take_fault("file")
         name = job["outputs"][idx]["file"]
         if f:

@@ -111,6 +111,29 @@ static void ledger_states(void)
     ASSERT_STR_EQ(found->outputs[0].pub.path, "/tmp/a.mp4");
     ASSERT_EQ(found->outputs[0].pub.size, 42);
 
+    /* Fresh URLs (presigned ones expire) replace only those of outputs not
+     * downloaded yet: a file keeps the URL it came from. */
+    pf__job_clear_outputs(found);
+    ASSERT_EQ(pf__job_add_output(found, "https://cdn.invalid/a.mp4?X-Amz-Signature=t",
+                                 PF_MEDIA_VIDEO), PF_OK);
+    ASSERT_EQ(pf__ledger_refresh_urls(l2, found), PF_OK);
+    ASSERT_STR_EQ(found->outputs[0].url, "https://cdn.invalid/a.mp4?X-Amz-Signature=s");
+    ASSERT_STR_EQ(found->outputs[0].pub.path, "/tmp/a.mp4");
+    ASSERT_EQ(pf__job_add_output(job, "https://cdn.invalid/b.mp4?X-Amz-Signature=s",
+                                 PF_MEDIA_VIDEO), PF_OK);
+    ASSERT_EQ(pf__ledger_set_outputs(l, job), PF_OK);
+    ASSERT_EQ(job->noutputs, 2);
+    pf__job_clear_outputs(job);
+    ASSERT_EQ(pf__job_add_output(job, "https://cdn.invalid/a.mp4?X-Amz-Signature=u",
+                                 PF_MEDIA_VIDEO), PF_OK);
+    ASSERT_EQ(pf__job_add_output(job, "https://cdn.invalid/b.mp4?X-Amz-Signature=u",
+                                 PF_MEDIA_VIDEO), PF_OK);
+    ASSERT_EQ(pf__ledger_refresh_urls(l, job), PF_OK);
+    ASSERT_STR_EQ(job->outputs[0].url, "https://cdn.invalid/a.mp4?X-Amz-Signature=s");
+    ASSERT_STR_EQ(job->outputs[1].url, "https://cdn.invalid/b.mp4?X-Amz-Signature=u");
+    ASSERT_STR_EQ(job->outputs[0].pub.path, "/tmp/a.mp4");
+    ASSERT(!job->outputs[1].pub.path);
+
     /* Failed, cancelled and rejected jobs do not hold their key. */
     other = new_job("k2");
     ASSERT_EQ(pf__ledger_insert(l, other), PF_OK);

@@ -107,8 +107,16 @@ pf_err pf__api_sleep(struct pf_jobs *jobs, int64_t ms);
 /* Milliseconds on a monotonic clock. */
 int64_t pf__api_now_ms(void);
 
+/* Reads a completed job's result from the API again and records the fresh
+ * URLs of the outputs not downloaded yet (job.c): presigned output URLs
+ * expire. PF_EAPI when the API no longer gives the outputs or lists another
+ * number of them; on failure the job is as the ledger holds it. */
+pf_err pf__jobs_fresh_urls(struct pf_jobs *jobs, pf_job *job);
+
 /* Downloads every output of a completed job not downloaded yet into dir
- * (download.c). */
+ * (download.c); an output URL refused as expired (401, 403, 404, 410 or an
+ * expired signature) makes it read the result once more for fresh URLs
+ * (pf__jobs_fresh_urls) and try again. */
 pf_err pf__download_outputs(struct pf_jobs *jobs, pf_job *job, const char *dir,
                             int force, int64_t started_ms,
                             pf_job_progress_fn progress, void *userdata);

@@ -160,6 +160,8 @@ struct transfer {
     void *userdata;
     int64_t started, from;
     size_t index;
+    int refused;                /* the URL was refused the way an expired
+                                 * presigned URL is */
 };
 
 static int on_progress(void *ud, int64_t up_done, int64_t up_total, int64_t down_done,
@@ -252,6 +254,11 @@ again:
         /* A refusal (404, an expired link) leaves nothing worth resuming. */
         if (rc == PF_EHTTP || rc == PF_EAUTH)
             unlink(part);
+        /* Expired presigned URLs say so in several ways: S3 and CloudFront
+         * 403, GCS 400 ExpiredToken, stores that drop the object 404 or
+         * 410. */
+        t->refused = rc == PF_EAUTH || reply.status == 401 || reply.status == 403 ||
+                     reply.status == 404 || reply.status == 410;
         goto out;
     }
     if (from > 0 && reply.status == 200) {
@@ -389,23 +396,51 @@ static int already_there(const struct pf__job_output *o, const char *dir)
     return realpath(parent, a) && realpath(dir, b) && strcmp(a, b) == 0;
 }
 
+/* Output i was refused as if its URL had expired: reads the result once
+ * more and tries again with the fresh URL. The first refusal stays the
+ * message when the result cannot be read again. */
+static pf_err download_fresh(struct pf_jobs *jobs, pf_job *job, size_t i, const char *dir,
+                             const char *planned, int force, struct transfer *t)
+{
+    char msg[PF__ERRBUF];
+    pf_err rc;
+
+    pf__strlcpy(msg, pf_ctx_error(jobs->ctx), sizeof msg);
+    pf__log(jobs->ctx, "output %zu was refused (%s)", i + 1, msg);
+    if ((rc = pf__jobs_fresh_urls(jobs, job))) {
+        char why[PF__ERRBUF];
+
+        pf__strlcpy(why, pf_ctx_error(jobs->ctx), sizeof why);
+        return pf__error(jobs->ctx, rc, "%s; reading the job's result again for a "
+                         "fresh URL failed: %s", msg, why);
+    }
+    if (already_there(&job->outputs[i], dir))
+        return PF_OK;
+    t->refused = 0;
+    return download_one(jobs, job, i, dir, planned, force, t);
+}
+
 pf_err pf__download_outputs(struct pf_jobs *jobs, pf_job *job, const char *dir,
                             int force, int64_t started_ms, pf_job_progress_fn progress,
                             void *userdata)
 {
     char (*names)[PF__NAME_MAX + 16] = NULL;
     char lockname[80];
+    size_t n = job->noutputs;
+    int refreshed = 0;
     pf_err rc = PF_OK;
 
-    if (!job->noutputs)
+    if (!n)
         return PF_OK;
     if ((rc = make_dir(jobs->ctx, dir)))
         return rc;
-    if (!(names = calloc(job->noutputs, sizeof *names)))
+    if (!(names = calloc(n, sizeof *names)))
         return pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
     plan_names(jobs->ctx, job, names);
-    for (size_t i = 0; i < job->noutputs && !rc; i++) {
-        struct transfer t = { jobs, job, progress, userdata, started_ms, 0, i };
+    /* names holds n: the job is reloaded on the way and must not be
+     * trusted to keep its length. */
+    for (size_t i = 0; i < n && i < job->noutputs && !rc; i++) {
+        struct transfer t = { jobs, job, progress, userdata, started_ms, 0, i, 0 };
 
         if (already_there(&job->outputs[i], dir))
             continue;
@@ -417,6 +452,13 @@ pf_err pf__download_outputs(struct pf_jobs *jobs, pf_job *job, const char *dir,
         if (!(rc = pf__ledger_reload(jobs->ledger, job)) &&
             !already_there(&job->outputs[i], dir))
             rc = download_one(jobs, job, i, dir, names[i], force, &t);
+        /* Presigned output URLs expire (a job finished yesterday, a
+         * download resumed after a kill): one fresh read of the result
+         * renews them all, so it is done once per call. */
+        if (rc && t.refused && !refreshed) {
+            refreshed = 1;
+            rc = download_fresh(jobs, job, i, dir, names[i], force, &t);
+        }
         pf__ledger_unlock(jobs->ledger, lockname);
     }
     free(names);

@@ -653,6 +653,35 @@ pf_err pf_jobs_refresh(pf_jobs *jobs, pf_job *job)
     return pf__ledger_update(jobs->ledger, job, why ? why : *detail ? detail : NULL);
 }
 
+pf_err pf__jobs_fresh_urls(pf_jobs *jobs, pf_job *job)
+{
+    const struct pf__provider *p = pf__provider_find(job->provider);
+    size_t recorded = job->noutputs;
+    struct pf__poll poll;
+    char name[200], msg[PF__ERRBUF];
+    pf_err rc;
+
+    job_name(job, name, sizeof name);
+    if (!p)
+        return pf__error(jobs->ctx, PF_EINTERNAL, "%s: unknown provider '%s'", name,
+                         job->provider);
+    pf__log(jobs->ctx, "%s: reading its result again for fresh output URLs", name);
+    if ((rc = p->poll(jobs, job, &poll)) == PF_OK && !poll.outputs)
+        rc = pf__error(jobs->ctx, PF_EAPI, "%s: the API no longer gives its outputs "
+                       "(it says %s)", name, pf_job_state_name(poll.state));
+    else if (!rc && job->noutputs != recorded)
+        rc = pf__error(jobs->ctx, PF_EAPI, "%s: the API's result now lists %zu outputs, "
+                       "not the %zu recorded", name, job->noutputs, recorded);
+    if (!rc)
+        return pf__ledger_refresh_urls(jobs->ledger, job);
+    /* The query replaced the outputs in memory: the ledger's are the truth.
+     * What the query said is the news, not a reload's success. */
+    pf__strlcpy(msg, pf_ctx_error(jobs->ctx), sizeof msg);
+    if (pf__ledger_reload(jobs->ledger, job) == PF_OK)
+        pf__strlcpy(jobs->ctx->error, msg, sizeof jobs->ctx->error);
+    return rc;
+}
+
 pf_err pf_jobs_cancel(pf_jobs *jobs, pf_job *job)
 {
     const struct pf__provider *p = pf__provider_find(job->provider);

@@ -787,6 +787,32 @@ pf_err pf__ledger_set_outputs(struct pf__ledger *l, pf_job *job)
     return pf__ledger_reload(l, job);
 }
 
+pf_err pf__ledger_refresh_urls(struct pf__ledger *l, pf_job *job)
+{
+    sqlite3_stmt *st = NULL;
+    pf_err rc;
+
+    if ((rc = begin(l)))
+        return rc;
+    /* A file already downloaded keeps the URL it came from. */
+    if ((rc = prepare(l, "UPDATE outputs SET url = ? WHERE job = ? AND idx = ? AND "
+                         "path IS NULL", &st)))
+        return finish(l, rc);
+    for (size_t i = 0; i < job->noutputs && !rc; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, job->outputs[i].url, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, job->id);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)i);
+        rc = step_done(l, st);
+    }
+    sqlite3_finalize(st);
+    if (!rc)
+        rc = add_event(l, job->id, "urls_refreshed", NULL);
+    if ((rc = finish(l, rc)))
+        return rc;
+    return pf__ledger_reload(l, job);
+}
+
 pf_err pf__ledger_output_done(struct pf__ledger *l, pf_job *job, size_t i)
 {
     struct pf__job_output *o = &job->outputs[i];

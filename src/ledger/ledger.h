@@ -81,6 +81,12 @@ pf_err pf__ledger_update(struct pf__ledger *l, pf_job *job, const char *detail);
  * download facts) and marks the result as read. */
 pf_err pf__ledger_set_outputs(struct pf__ledger *l, pf_job *job);
 
+/* Replaces the recorded URLs of the outputs not downloaded yet with job's,
+ * index for index (a fresh read of the result: presigned output URLs
+ * expire), then reloads the job. The caller has checked that job lists as
+ * many outputs as the ledger. */
+pf_err pf__ledger_refresh_urls(struct pf__ledger *l, pf_job *job);
+
 /* Records output i as downloaded: its path, size and sha256. */
 pf_err pf__ledger_output_done(struct pf__ledger *l, pf_job *job, size_t i);
 

@@ -50,15 +50,19 @@ done
 fake config '{"queue_polls": 2, "progress_polls": 2}' >/dev/null
 
 # ---- outputs --------------------------------------------------------------
+# A 404 may be an expired link: the result is read once more for a fresh URL,
+# which 404s too; said once, nothing left, no third try.
 fresh
-fake fault '{"on": "file", "action": "status", "code": 404}' >/dev/null
+fake fault '{"on": "file", "action": "status", "code": 404, "times": 2}' >/dev/null
 job submit "${REQ[@]}" --json
 RID=$(json_field request_id)
+files=$(apistat 's["file_requests"]')
 job wait "$RID" -o "$TMP/g"
 expect_status 2 "output 404"
 expect_one_line_err
 expect_err "404"
 [ -z "$(ls -A "$TMP/g")" ] || fail "something left after a 404: $(ls -A "$TMP/g")"; ok
+expect_stat 's["file_requests"]' $((files + 2))
 
 fresh
 fake fault '{"on": "file", "action": "wrong_bytes", "file": "jpg_640x480.jpg"}' >/dev/null
@@ -79,4 +83,44 @@ job submit "${REQ[@]}" --json
 job wait "$(json_field request_id)" -o "$TMP/i" --json
 expect_status 0 "reset mid-download, retried"
 [ "$(sha "$TMP/i/clip.mp4")" = "$(sha "$PF_FIXTURES/mp4_30fps_3s.mp4")" ] || fail "download differs"; ok
+
+# Presigned output URLs expire. Each result read here mints URLs good for
+# one GET: the transfer is cut mid-body, its retry finds the URL expired
+# (403 AccessDenied), and the result is read once more for a fresh one.
+fake config '{"output_uses": 1}' >/dev/null
+for provider in runcomfy cometapi; do
+    fresh
+    fake fault '{"on": "file", "action": "reset_mid_body"}' >/dev/null
+    if [ $provider = runcomfy ]; then job submit "${REQ[@]}" --json
+    else job submit "${COMET_REQ[@]}" --json; fi
+    RID=$(json_field request_id)
+    expired=$(apistat 's["expired"]')
+    job wait "$RID" -o "$TMP/x$provider" --json --verbose
+    expect_status 0 "$provider: an output URL that expired after its first use"
+    expect_json outputs.0.path "$TMP/x$provider/clip.mp4"
+    [ "$(sha "$TMP/x$provider/clip.mp4")" = "$(sha "$PF_FIXTURES/mp4_30fps_3s.mp4")" ] \
+        || fail "$provider: download differs after a fresh URL"; ok
+    expect_stat 's["expired"]' $((expired + 1))
+    expect_err "AccessDenied: Request has expired"
+    expect_err "reading its result again for fresh output URLs"
+    expect_not "X-Amz-Signature"
+done
+
+# The fresh read itself fails: both reasons in one line, the job kept; the
+# next wait gets its fresh URL and the file.
+fresh
+fake fault '{"on": "file", "action": "reset_mid_body"}' >/dev/null
+fake fault '{"on": "result", "action": "status", "code": 500, "skip": 1, "times": 5}' >/dev/null
+job submit "${REQ[@]}" --json
+RID=$(json_field request_id)
+job wait "$RID" -o "$TMP/y"
+expect_status 2 "expired output URL, and the result cannot be read again"
+expect_one_line_err
+expect_err "AccessDenied: Request has expired (after 2 attempts); reading the job's result again for a fresh URL failed: "
+expect_err "HTTP 500"
+[ -z "$(ls -A "$TMP/y")" ] || fail "something left: $(ls -A "$TMP/y")"; ok
+job wait "$RID" -o "$TMP/y" --json
+expect_status 0 "waiting again: a fresh URL this time"
+expect_json outputs.0.path "$TMP/y/clip.mp4"
+fake config '{"output_uses": 0}' >/dev/null
 done_tests
