@@ -36,4 +36,22 @@ for opt in $(grep -o -- 'preflight [a-z]* [^`]*' "$README" | grep -o -- '--[a-z]
     [ -n "$found" ] || fail "README uses unknown option $opt"
     ok
 done
+# every environment variable the code reads is in the man page's ENVIRONMENT
+# section (HOME is only the fallback XDG_STATE_HOME documents)
+SRC=$PF_SOURCE_DIR/src
+envs=$( { grep -rhoE 'getenv\("[A-Z_0-9]+"\)|env_ms\("[A-Z_0-9]+"|token_env\[\] = \{[^}]*\}' "$SRC"
+          sed -n '/names\[\] = {/,/};/p' "$SRC/net/sigv4.c"; } \
+        | grep -oE '"[A-Z][A-Z0-9_]+"' | tr -d '"' | sort -u | grep -vx HOME)
+[ "$(printf '%s\n' "$envs" | wc -l)" -ge 15 ] || fail "too few variables found: $envs"
+env_section=$(sed -n '/^\.SH ENVIRONMENT/,/^\.SH EXAMPLES/p' "$MAN" | sed 's/\\-/-/g')
+for var in $envs; do
+    printf '%s\n' "$env_section" | grep -qw -- "$var" || fail "man page ENVIRONMENT lacks $var"
+    ok
+done
+# the README's layout names every source directory
+for d in "$SRC"/*/; do
+    d=src/$(basename "$d")/
+    grep -q "^$d " "$README" || fail "README layout lacks $d"
+    ok
+done
 done_tests
