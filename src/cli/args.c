@@ -1,5 +1,7 @@
 /* Command-line arguments shared by the subcommands that take a request. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -24,6 +26,43 @@ int pf_cli_option_value(int argc, char **argv, int *i, const char *name,
     }
     *out = argv[++*i];
     return 1;
+}
+
+char *pf_cli_url_arg(const char *arg, const char *opt, int *stdin_used, char *msg,
+                     size_t msg_size)
+{
+    FILE *f;
+    char *line = NULL, *url = NULL;
+    size_t cap = 0;
+    ssize_t n;
+
+    if (strcmp(arg, "-") != 0 && arg[0] != '@') {
+        if (!(url = strdup(arg)))
+            snprintf(msg, msg_size, "out of memory");
+        return url;
+    }
+    if (strcmp(arg, "-") == 0) {
+        if ((*stdin_used)++) {
+            snprintf(msg, msg_size, "%s -: only one option can read stdin", opt);
+            return NULL;
+        }
+        f = stdin;
+    } else if (!(f = fopen(arg + 1, "r"))) {
+        snprintf(msg, msg_size, "%s: cannot read %s: %s", arg + 1, opt, strerror(errno));
+        return NULL;
+    }
+    /* getline: a presigned URL with a session token runs to kilobytes. */
+    n = getline(&line, &cap, f);
+    if (f != stdin)
+        fclose(f);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
+        line[--n] = '\0';
+    if (n <= 0) {
+        snprintf(msg, msg_size, "%s: no URL for %s", arg[0] == '-' ? "stdin" : arg + 1, opt);
+        free(line);
+        return NULL;
+    }
+    return line;
 }
 
 /* FIELD=VALUE, FIELD:=JSON or FIELD=@PATH into the request. */

@@ -109,6 +109,14 @@ void pf_cli_print_job_json(pf_ctx *ctx, const pf_job *job, int ok, pf_err code,
  * cancelled, 2 the command could not be carried out. */
 int pf_cli_job_exit(pf_err rc);
 
+/* A URL option's value: the URL itself, "@FILE" (the first line of FILE)
+ * or "-" (the first line of stdin), so that a presigned URL need not appear
+ * in argv, where any user of the machine can read it (ps, /proc).
+ * *stdin_used counts the options that read stdin: a second one is refused.
+ * Returns the URL, malloc'ed, or NULL with a one-line message in msg. */
+char *pf_cli_url_arg(const char *arg, const char *opt, int *stdin_used, char *msg,
+                     size_t msg_size);
+
 /* Seconds ("90", "1.5") to milliseconds; -1 when not a positive number. */
 int64_t pf_cli_parse_seconds(const char *text);
 

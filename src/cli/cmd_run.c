@@ -76,6 +76,7 @@ struct run_args {
     pf_upload_options up;
     int hosting;                /* an upload mode was given */
     char *put_url, *get_url;    /* read from @FILE or stdin, owned */
+    int stdin_used;
 };
 
 static int fail(const struct run_args *a, pf_err code, const char *message)
@@ -85,29 +86,6 @@ static int fail(const struct run_args *a, pf_err code, const char *message)
     if (a->job.json)
         pf_cli_json_error(code, message);
     return pf_cli_job_exit(code) == PF_EXIT_OK ? PF_EXIT_ERROR : pf_cli_job_exit(code);
-}
-
-/* A URL option's value: URL, @FILE (its first line) or - (stdin's first
- * line), so a presigned URL need not appear in the process list. */
-static char *url_value(const char *v)
-{
-    char line[8192];
-    FILE *f = NULL;
-    size_t n;
-
-    if (strcmp(v, "-") == 0)
-        f = stdin;
-    else if (v[0] == '@' && !(f = fopen(v + 1, "r")))
-        return NULL;
-    if (!f)
-        return strdup(v);
-    if (!fgets(line, sizeof line, f))
-        line[0] = '\0';
-    if (f != stdin)
-        fclose(f);
-    n = strcspn(line, "\r\n");
-    line[n] = '\0';
-    return n ? strdup(line) : NULL;
 }
 
 static int upload_progress(void *userdata, int64_t done, int64_t total)
@@ -222,16 +200,28 @@ static int parse(struct run_args *a, int argc, char **argv, char **fields, int *
                     return fail(a, PF_EUSAGE, "run: --expires takes a number of seconds");
             } else if (strncmp(arg, "--credentials-file", 18) == 0) {
                 a->up.credentials_file = v;
-            } else if (strncmp(arg, "--put-url", 9) == 0) {
-                if (!(a->put_url = url_value(v)))
-                    return fail(a, PF_EUSAGE, "run: --put-url: no URL read");
-                a->up.mode = PF_UPLOAD_PUT;
-                a->up.put_url = a->put_url;
-                a->hosting++;
-            } else if (strncmp(arg, "--get-url", 9) == 0) {
-                if (!(a->get_url = url_value(v)))
-                    return fail(a, PF_EUSAGE, "run: --get-url: no URL read");
-                a->up.get_url = a->get_url;
+            } else if (strncmp(arg, "--put-url", 9) == 0 ||
+                       strncmp(arg, "--get-url", 9) == 0) {
+                int put = arg[2] == 'p';
+                char **slot = put ? &a->put_url : &a->get_url, err[300];
+
+                if (*slot) {
+                    snprintf(msg, sizeof msg, "run: %s given twice", put ? "--put-url"
+                                                                         : "--get-url");
+                    return fail(a, PF_EUSAGE, msg);
+                }
+                if (!(*slot = pf_cli_url_arg(v, put ? "--put-url" : "--get-url",
+                                             &a->stdin_used, err, sizeof err))) {
+                    snprintf(msg, sizeof msg, "run: %s", err);
+                    return fail(a, PF_EUSAGE, msg);
+                }
+                if (put) {
+                    a->up.mode = PF_UPLOAD_PUT;
+                    a->up.put_url = a->put_url;
+                    a->hosting++;
+                } else {
+                    a->up.get_url = a->get_url;
+                }
             } else if (strncmp(arg, "--content-type", 14) == 0) {
                 a->up.content_type = v;
             } else if (strncmp(arg, "--timeout", 9) == 0) {

@@ -105,40 +105,6 @@ static int draw_bar(void *ud, int64_t done, int64_t total)
     return 0;
 }
 
-/* "@FILE" or "-": the first line of that file or of stdin, so a presigned
- * URL need not appear in argv (where any user can read it in /proc). */
-static char *read_url_arg(const char *arg, const char *opt, int *stdin_used)
-{
-    FILE *f;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-
-    if (strcmp(arg, "-") != 0 && arg[0] != '@')
-        return strdup(arg);
-    if (strcmp(arg, "-") == 0) {
-        if ((*stdin_used)++) {
-            pf_cli_error("upload: only one option can read stdin");
-            return NULL;
-        }
-        f = stdin;
-    } else if (!(f = fopen(arg + 1, "r"))) {
-        pf_cli_error("%s: cannot read %s", arg + 1, opt);
-        return NULL;
-    }
-    n = getline(&line, &cap, f);
-    if (f != stdin)
-        fclose(f);
-    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
-        line[--n] = '\0';
-    if (n <= 0) {
-        pf_cli_error("%s: no URL for %s", strcmp(arg, "-") == 0 ? "stdin" : arg + 1, opt);
-        free(line);
-        return NULL;
-    }
-    return line;
-}
-
 static char *read_text(const char *path, int *stdin_used)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
@@ -191,6 +157,7 @@ int pf_cli_upload(int argc, char **argv)
     int status = PF_EXIT_ERROR;
     struct bar bar;
     struct sigaction sa, old_sa;
+    char msg[600];
     pf_err rc;
 
     memset(&o, 0, sizeof o);
@@ -271,10 +238,16 @@ int pf_cli_upload(int argc, char **argv)
         pf_cli_error("upload: --post-url needs --post-fields");
         return PF_EXIT_ERROR;
     }
-    if ((put && !(put_url = read_url_arg(put, "--put-url", &stdin_used))) ||
-        (get && !(get_url = read_url_arg(get, "--get-url", &stdin_used))) ||
-        (post && !(post_url = read_url_arg(post, "--post-url", &stdin_used))) ||
-        (fields && !(fields_text = read_text(fields, &stdin_used))))
+    if ((put && !(put_url = pf_cli_url_arg(put, "--put-url", &stdin_used, msg,
+                                           sizeof msg))) ||
+        (get && !(get_url = pf_cli_url_arg(get, "--get-url", &stdin_used, msg,
+                                           sizeof msg))) ||
+        (post && !(post_url = pf_cli_url_arg(post, "--post-url", &stdin_used, msg,
+                                             sizeof msg)))) {
+        pf_cli_error("upload: %s", msg);
+        goto out;
+    }
+    if (fields && !(fields_text = read_text(fields, &stdin_used)))
         goto out;
     o.mode = put ? PF_UPLOAD_PUT : fields ? PF_UPLOAD_POST
              : o.s3_url ? PF_UPLOAD_S3 : PF_UPLOAD_INLINE;

@@ -120,4 +120,28 @@ job run --model "$ALEPH" --allow-http "prompt=untyped" ratio=1280:720 "video_url
     -o "$TMP/untyped" --upload s3://bucket/x --content-type video/mp4
 expect_status 2 "--content-type without --put-url"
 expect_err "run: --content-type goes with --put-url"
+
+# URL options as 'upload' reads them: from a file, stdin once, never twice.
+job run "${RUN[@]}" -o "$TMP/urls" --put-url @"$TMP/nope.url"
+expect_status 2 "--put-url from a missing file"
+expect_one_line_err
+expect_err "run: $TMP/nope.url: cannot read --put-url: No such file or directory"
+job run "${RUN[@]}" -o "$TMP/urls" --put-url - --get-url - <<<"$PUT"
+expect_status 2 "two URL options from stdin"
+expect_err "run: --get-url -: only one option can read stdin"
+job run "${RUN[@]}" -o "$TMP/urls" --put-url - </dev/null
+expect_status 2 "--put-url - with nothing on stdin"
+expect_err "run: stdin: no URL for --put-url"
+job run "${RUN[@]}" -o "$TMP/urls" --put-url "$PUT" --put-url "$PUT"
+expect_status 2 "--put-url twice"
+expect_err "run: --put-url given twice"
+# A long presigned GET URL (a session token makes kilobytes) arrives whole.
+LONG="$BASE/uploads/long.mp4?X-Amz-Security-Token=$(head -c 9000 /dev/zero | tr '\0' t)&X-Amz-Signature=end"
+printf '%s\n' "$LONG" >"$TMP/long.url"
+job run --model "$ALEPH" --allow-http "prompt=long url" ratio=1280:720 "video_url=@$CLIP" \
+    -o "$TMP/long" --put-url "$BASE/uploads/long.mp4" --get-url @"$TMP/long.url" \
+    --content-type video/mp4 --json
+expect_status 0 "a 9 kB GET URL from a file"
+expect_stat '[j["body"]["video_url"] for j in s["jobs"].values() if j["body"].get("prompt") == "long url"][0].endswith("&X-Amz-Signature=end")' True
+expect_stat 'len([j["body"]["video_url"] for j in s["jobs"].values() if j["body"].get("prompt") == "long url"][0])' "${#LONG}"
 done_tests
