@@ -522,6 +522,10 @@ static pf_err pf__up_post_fields(struct pf__up *u, cJSON **doc, const char **url
              * so the key (and the GET URL) are known. */
             const char *v = f->valuestring, *at = strstr(v, "${filename}");
 
+            if (*key)
+                return pf__error(u->ctx, PF_EUSAGE, "upload: the POST fields name the "
+                                 "object's key twice");
+
             *key = at ? pf__asprintf("%.*s%s%s", (int)(at - v), v, base,
                                      at + strlen("${filename}"))
                       : strdup(v);

@@ -122,6 +122,10 @@ expect_status 0 "presigned POST"
 expect_json key post/clip.mp4
 expect_json verified true
 cmp -s "$PF_TEST_S3_DIR/pf-test/post/clip.mp4._S3rver_object" "$CLIP" || fail "POST stored other bytes"; ok
+printf '{"key": "post3/a.mp4", "Key": "post3/b.mp4"}' >"$TMP/fields3.json"
+run upload "$CLIP" --post-url "$S3/pf-test" --post-fields "$TMP/fields3.json"
+expect_status 2 "two keys in the POST fields"
+expect_err "the POST fields name the object's key twice"
 printf '{"key": "post2/a.mp4"}' >"$TMP/fields2.json"
 run upload "$CLIP" --post-url "$S3/pf-test" --post-fields "$TMP/fields2.json"
 expect_status 0 "POST with --post-url"
