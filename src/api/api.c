@@ -363,36 +363,6 @@ out:
     return rc;
 }
 
-/* ---- time ---------------------------------------------------------------- */
-
-int64_t pf__api_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-pf_err pf__api_sleep(struct pf_jobs *jobs, int64_t ms)
-{
-    int64_t end = pf__api_now_ms() + ms;
-
-    for (;;) {
-        int64_t left = end - pf__api_now_ms();
-        struct timespec ts;
-
-        if (jobs->ctx->interrupted)
-            return PF_EINTR;
-        if (left <= 0)
-            return PF_OK;
-        if (left > 50)
-            left = 50;
-        ts.tv_sec = 0;
-        ts.tv_nsec = (long)left * 1000000L;
-        nanosleep(&ts, NULL);
-    }
-}
-
 /* ---- hashing ------------------------------------------------------------- */
 
 static void to_hex(const unsigned char *md, char hex[65])

@@ -100,13 +100,6 @@ pf_err pf__api_ready(struct pf_jobs *jobs, const struct pf__provider *p);
 /* The HTTP handle, made on first use. */
 pf_err pf__api_http(struct pf_jobs *jobs, struct pf__http **out);
 
-/* Sleeps ms milliseconds, in slices, returning PF_EINTR (no message) as
- * soon as the context is interrupted. */
-pf_err pf__api_sleep(struct pf_jobs *jobs, int64_t ms);
-
-/* Milliseconds on a monotonic clock. */
-int64_t pf__api_now_ms(void);
-
 /* Reads a completed job's result from the API again and records the fresh
  * URLs of the outputs not downloaded yet (job.c): presigned output URLs
  * expire. PF_EAPI when the API no longer gives the outputs or lists another

@@ -125,34 +125,6 @@ static pf_err plan_names(pf_ctx *ctx, const pf_job *job, char (*names)[PF__NAME_
     return PF_OK;
 }
 
-static pf_err make_dir(pf_ctx *ctx, const char *dir)
-{
-    char path[PATH_MAX];
-    struct stat st;
-    size_t n = strlen(dir);
-
-    if (n == 0 || n >= sizeof path)
-        return pf__error(ctx, PF_EUSAGE, "%s: not a usable output directory", dir);
-    memcpy(path, dir, n + 1);
-    for (char *p = path + 1; ; p++) {
-        if (*p == '/' || *p == '\0') {
-            char c = *p;
-
-            *p = '\0';
-            if (mkdir(path, 0777) != 0 && errno != EEXIST)
-                return pf__error(ctx, errno == ENOSPC ? PF_ENOSPC : PF_EIO,
-                                 "%s: cannot create the output directory: %s", path,
-                                 strerror(errno));
-            *p = c;
-            if (!c)
-                break;
-        }
-    }
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return pf__error(ctx, PF_EUSAGE, "%s: not a directory", dir);
-    return PF_OK;
-}
-
 struct transfer {
     pf_jobs *jobs;
     const pf_job *job;
@@ -176,7 +148,7 @@ static int on_progress(void *ud, int64_t up_done, int64_t up_total, int64_t down
         memset(&pr, 0, sizeof pr);
         pr.state = t->job->state;
         pr.queue_position = -1;
-        pr.elapsed = (double)(pf__api_now_ms() - t->started) / 1000.0;
+        pr.elapsed = (double)(pf__now_ms() - t->started) / 1000.0;
         pr.downloading = 1;
         pr.output = t->index;
         pr.outputs = t->job->noutputs;
@@ -432,7 +404,7 @@ pf_err pf__download_outputs(struct pf_jobs *jobs, pf_job *job, const char *dir,
 
     if (!n)
         return PF_OK;
-    if ((rc = make_dir(jobs->ctx, dir)))
+    if ((rc = pf__mkdir_p(jobs->ctx, dir, 0777, "output directory")))
         return rc;
     if (!(names = calloc(n, sizeof *names)))
         return pf__error(jobs->ctx, PF_ENOMEM, "out of memory");

@@ -407,7 +407,7 @@ static pf_err send_submission(pf_jobs *jobs, const struct pf__provider *p, pf_jo
         pf__log(jobs->ctx, "submission answered HTTP %ld, asking again in %.1f s%s",
                 reply.status, (double)wait / 1000,
                 reply.retry_after_ms >= 0 ? " (its Retry-After)" : "");
-        if (pf__api_sleep(jobs, wait)) {
+        if (pf__sleep_ms(jobs->ctx, wait)) {
             rc = pf__error(jobs->ctx, PF_EINTR, "interrupted before the submission "
                            "was accepted: nothing was created");
             goto rejected;
@@ -719,7 +719,7 @@ static void report(const pf_wait_options *o, const pf_job *job, int64_t started)
     memset(&pr, 0, sizeof pr);
     pr.state = job->state;
     pr.queue_position = job->queue_position;
-    pr.elapsed = (double)(pf__api_now_ms() - started) / 1000.0;
+    pr.elapsed = (double)(pf__now_ms() - started) / 1000.0;
     pr.total = -1;
     o->progress(o->progress_userdata, job, &pr);
 }
@@ -764,7 +764,7 @@ static int soft_failure(pf_err rc)
 pf_err pf_jobs_wait(pf_jobs *jobs, pf_job *job, const pf_wait_options *opts)
 {
     pf_wait_options none;
-    int64_t started = pf__api_now_ms(), interval = jobs->poll_ms;
+    int64_t started = pf__now_ms(), interval = jobs->poll_ms;
     int failures = 0;
     char name[200], *dir;
     pf_err rc = PF_OK;
@@ -800,7 +800,7 @@ pf_err pf_jobs_wait(pf_jobs *jobs, pf_job *job, const pf_wait_options *opts)
                    !(job->state == PF_JOB_COMPLETED && !job->outputs_known)) {
             break;
         }
-        left = opts->timeout_ms ? started + opts->timeout_ms - pf__api_now_ms() : INT64_MAX;
+        left = opts->timeout_ms ? started + opts->timeout_ms - pf__now_ms() : INT64_MAX;
         if (left <= 0)
             return pf__error(jobs->ctx, PF_ETIMEOUT, "%s is still %s after %.3g s: it "
                              "goes on; 'preflight wait %s' picks it up",
@@ -817,7 +817,7 @@ pf_err pf_jobs_wait(pf_jobs *jobs, pf_job *job, const pf_wait_options *opts)
         while (pause > 0) {
             int64_t step = pause > 1000 ? 1000 : pause;
 
-            if (pf__api_sleep(jobs, step))
+            if (pf__sleep_ms(jobs->ctx, step))
                 return interrupted(jobs, job, opts);
             pause -= step;
             if (pause > 0)

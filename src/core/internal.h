@@ -64,6 +64,19 @@ long pf__utf8_length(const char *s);
  * with the shortest representation that reads back the same. */
 void pf__format_number(char *buf, size_t size, double v);
 
+/* Milliseconds on CLOCK_MONOTONIC: for intervals and deadlines, never for
+ * dates. */
+int64_t pf__now_ms(void);
+
+/* Sleeps ms milliseconds in slices of at most 50 ms, so that Ctrl-C
+ * (ctx->interrupted) ends the wait at once: 0, or -1 when interrupted.
+ * Says nothing: the caller knows what the wait was for. */
+int pf__sleep_ms(pf_ctx *ctx, int64_t ms);
+
+/* mkdir -p: creates dir and its missing parents with mode, and checks that
+ * dir is a directory. what names it in a message ("output directory"). */
+pf_err pf__mkdir_p(pf_ctx *ctx, const char *dir, unsigned mode, const char *what);
+
 /* Redacts the query string and userinfo of a URL for messages and logs:
  * presigned signatures must never reach a terminal or a log file. */
 void pf__redact_url(char *dst, size_t size, const char *url);

@@ -1,12 +1,71 @@
-/* Small string and file helpers shared by every module. */
+/* Small string, file and time helpers shared by every module. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "internal.h"
+
+int64_t pf__now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int pf__sleep_ms(pf_ctx *ctx, int64_t ms)
+{
+    int64_t end = pf__now_ms() + ms;
+
+    for (;;) {
+        int64_t left = end - pf__now_ms();
+        struct timespec ts;
+
+        if (ctx->interrupted)
+            return -1;
+        if (left <= 0)
+            return 0;
+        if (left > 50)
+            left = 50;
+        ts.tv_sec = 0;
+        ts.tv_nsec = (long)left * 1000000L;
+        nanosleep(&ts, NULL);
+    }
+}
+
+pf_err pf__mkdir_p(pf_ctx *ctx, const char *dir, unsigned mode, const char *what)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    size_t n = strlen(dir);
+
+    if (n == 0 || n >= sizeof path)
+        return pf__error(ctx, PF_EUSAGE, "%s: not a usable %s", dir, what);
+    memcpy(path, dir, n + 1);
+    for (char *p = path + 1; ; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+
+            *p = '\0';
+            if (mkdir(path, (mode_t)mode) != 0 && errno != EEXIST)
+                return pf__error(ctx, errno == ENOSPC ? PF_ENOSPC : PF_EIO,
+                                 "%s: cannot create the %s: %s", path, what,
+                                 strerror(errno));
+            *p = c;
+            if (!c)
+                break;
+        }
+    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return pf__error(ctx, PF_EUSAGE, "%s: not a directory", dir);
+    return PF_OK;
+}
 
 void pf__strlcpy(char *dst, const char *src, size_t size)
 {

@@ -226,36 +226,6 @@ static pf_err db_error(struct pf__ledger *l, const char *what)
                      l->db ? sqlite3_errmsg(l->db) : "cannot open");
 }
 
-/* mkdir -p with mode 0700 for the directories it creates: the ledger holds
- * the URLs a job was given, presigned ones included. */
-static pf_err make_private_dir(pf_ctx *ctx, const char *dir)
-{
-    char path[PATH_MAX];
-    struct stat st;
-    size_t n = strlen(dir);
-
-    if (n == 0 || n >= sizeof path)
-        return pf__error(ctx, PF_EUSAGE, "%s: not a usable state directory", dir);
-    memcpy(path, dir, n + 1);
-    for (char *p = path + 1; ; p++) {
-        if (*p == '/' || *p == '\0') {
-            char c = *p;
-
-            *p = '\0';
-            if (mkdir(path, 0700) != 0 && errno != EEXIST)
-                return pf__error(ctx, errno == ENOSPC ? PF_ENOSPC : PF_EIO,
-                                 "%s: cannot create the state directory: %s", path,
-                                 strerror(errno));
-            *p = c;
-            if (!c)
-                break;
-        }
-    }
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return pf__error(ctx, PF_EUSAGE, "%s: not a directory", dir);
-    return PF_OK;
-}
-
 static pf_err exec(struct pf__ledger *l, const char *sql)
 {
     if (sqlite3_exec(l->db, sql, NULL, NULL, NULL) != SQLITE_OK)
@@ -275,7 +245,9 @@ pf_err pf__ledger_open(pf_ctx *ctx, const char *dir, struct pf__ledger **out)
         return pf__error(ctx, PF_ENOMEM, "out of memory");
     l->ctx = ctx;
     l->lock_fd = -1;
-    if ((rc = make_private_dir(ctx, dir)))
+    /* 0700 for the directories it creates: the ledger holds the URLs a job
+     * was given, presigned ones included. */
+    if ((rc = pf__mkdir_p(ctx, dir, 0700, "state directory")))
         goto out;
     if (!(l->path = pf__asprintf("%s/jobs.db", dir)) ||
         !(lock_path = pf__asprintf("%s/jobs.lock", dir))) {

@@ -30,14 +30,6 @@ pf_err pf__http_global_init(pf_ctx *ctx)
     return PF_OK;
 }
 
-int64_t pf__http_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- callbacks ---------------------------------------------------------- */
 
 static int64_t pf__http_parse_int(const char *s, const char **end)
@@ -112,7 +104,7 @@ size_t pf__http_on_header(char *data, size_t size, size_t n, void *ud)
     char line[512];
     char *colon, *v, *end;
 
-    h->last_byte_ms = pf__http_now_ms();
+    h->last_byte_ms = pf__now_ms();
     if (len >= sizeof line)     /* no header we parse is that long */
         return len;
     memcpy(line, data, len);
@@ -155,7 +147,7 @@ static size_t pf__http_on_body(char *data, size_t size, size_t n, void *ud)
     size_t len = size * n;
 
     h->body_started = 1;
-    h->last_byte_ms = pf__http_now_ms();
+    h->last_byte_ms = pf__now_ms();
     if (h->stage_len - h->stage_off >= h->want) {
         h->paused = 1;
         return CURL_WRITEFUNC_PAUSE;
@@ -272,7 +264,7 @@ void pf__http_free(struct pf__http *h)
 void pf__http_set_deadline(struct pf__http *h, int64_t budget_ms)
 {
     h->budget_ms = budget_ms > 0 ? budget_ms : 0;
-    h->deadline = budget_ms > 0 ? pf__http_now_ms() + budget_ms : 0;
+    h->deadline = budget_ms > 0 ? pf__now_ms() + budget_ms : 0;
 }
 
 void pf__http_set_stall_timeout(struct pf__http *h, int stall_ms)
@@ -401,7 +393,7 @@ int pf__http_never(const struct pf__http *h)
 pf_err pf__http_drive(struct pf__http *h,
                       int (*ready)(const struct pf__http *))
 {
-    int64_t now = pf__http_now_ms();
+    int64_t now = pf__now_ms();
 
     h->last_byte_ms = now;
     for (;;) {
@@ -423,7 +415,7 @@ pf_err pf__http_drive(struct pf__http *h,
             return PF_OK;
         if (h->ctx->interrupted)
             return pf__error(h->ctx, PF_EINTR, "%s: interrupted", h->name);
-        now = pf__http_now_ms();
+        now = pf__now_ms();
         if (h->deadline && now >= h->deadline)
             return pf__error(h->ctx, PF_ENET, "%s: timed out after %.3g s",
                              h->name, (double)h->budget_ms / 1000);

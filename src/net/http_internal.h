@@ -44,9 +44,6 @@ struct pf__http {
 };
 
 
-/* CLOCK_MONOTONIC in milliseconds. */
-int64_t pf__http_now_ms(void);
-
 /* Puts the easy handle back to the state pf__http_new() left it in: every
  * option of a previous request (method, body callbacks, headers, a form,
  * a range) is dropped, the policy options and the stall timeout are set

@@ -222,7 +222,7 @@ static size_t pf__req_on_write(char *data, size_t size, size_t n, void *ud)
     size_t len = size * n;
     long status = x->h->resp.status;
 
-    x->h->last_byte_ms = pf__http_now_ms();
+    x->h->last_byte_ms = pf__now_ms();
     x->h->received += len;
     x->h->xfer_bytes += len;
     if (status >= 200 && status < 300 && x->req->sink_fd >= 0)
@@ -240,7 +240,7 @@ static size_t pf__req_on_read(char *buf, size_t size, size_t n, void *ud)
         return 0;
     if ((int64_t)want > left)
         want = (size_t)left;
-    x->h->last_byte_ms = pf__http_now_ms();
+    x->h->last_byte_ms = pf__now_ms();
     if (x->req->body_fd >= 0) {
         ssize_t got;
 
@@ -284,7 +284,7 @@ static int pf__req_on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
         return 1;
     if (!req->progress)
         return 0;
-    now = pf__http_now_ms();
+    now = pf__now_ms();
     if (now - x->last_progress_ms < PF__REQ_PROGRESS_MS)
         return 0;
     x->last_progress_ms = now;
@@ -744,7 +744,7 @@ static enum pf__req_fate pf__req_attempt(struct pf__xfer *x, pf_err *rc,
         /* A stall may be retried; a deadline, an interrupt or libcurl's
          * own failure may not. */
         int stalled = *rc == PF_ENET &&
-                      !(h->deadline && pf__http_now_ms() >= h->deadline);
+                      !(h->deadline && pf__now_ms() >= h->deadline);
 
         if (!stalled)
             return PF__REQ_DONE;
@@ -820,26 +820,6 @@ static int64_t pf__req_backoff_ms(const pf_ctx *ctx, int retry, int64_t retry_af
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     z ^= z >> 31;
     return (int64_t)(z % (uint64_t)(ceiling + 1));
-}
-
-static pf_err pf__req_sleep(struct pf__http *h, int64_t ms)
-{
-    int64_t end = pf__http_now_ms() + ms;
-
-    for (;;) {
-        int64_t left = end - pf__http_now_ms();
-        struct timespec ts;
-
-        if (h->ctx->interrupted)
-            return pf__error(h->ctx, PF_EINTR, "%s: interrupted", h->name);
-        if (left <= 0)
-            return PF_OK;
-        if (left > 50)
-            left = 50;
-        ts.tv_sec = 0;
-        ts.tv_nsec = (long)left * 1000000L;
-        nanosleep(&ts, NULL);
-    }
 }
 
 /* One line per attempt: each is a request on the wire. Never a header
@@ -937,7 +917,8 @@ pf_err pf__http_request(struct pf__http *h, const struct pf__http_request *req,
         wait = pf__req_backoff_ms(h->ctx, attempt, x.retry_after_ms);
         pf__log(h->ctx, "http: %s %s: retrying in %.1f s", x.method, h->name,
                 (double)wait / 1000);
-        if ((rc = pf__req_sleep(h, wait)) != PF_OK) {
+        if (pf__sleep_ms(h->ctx, wait) != 0) {
+            rc = pf__error(h->ctx, PF_EINTR, "%s: interrupted", h->name);
             fate = PF__REQ_DONE;
             break;
         }
