@@ -57,6 +57,22 @@ static void test_redact(void)
     ASSERT_STR_EQ(buf, "data:image/png;base64,...");
     pf__redact_url(buf, sizeof buf, "https://host/plain.jpg");
     ASSERT_STR_EQ(buf, "https://host/plain.jpg");
+
+    /* URLs inside prose: each one, wherever it ends, and only those. */
+    pf__strlcpy(buf, "fetching \"https://b.example/a.mp4?X-Amz-Signature=s1\" failed "
+                "(HTTP://x:y@h/p?sig=s2); see https://docs.example/e?id=3.", sizeof buf);
+    pf__redact_text(buf, sizeof buf);
+    ASSERT_STR_EQ(buf, "fetching \"https://b.example/a.mp4?...\" failed "
+                  "(HTTP://***@h/p?...); see https://docs.example/e?....");
+    pf__strlcpy(buf, "no URL? none: ftp://h/x?q=1 and data:a?b", sizeof buf);
+    pf__redact_text(buf, sizeof buf);
+    ASSERT_STR_EQ(buf, "no URL? none: ftp://h/x?q=1 and data:a?b");
+    pf__strlcpy(buf, "already https://h/p?...: and https://h/q?....", sizeof buf);
+    pf__redact_text(buf, sizeof buf);
+    ASSERT_STR_EQ(buf, "already https://h/p?...: and https://h/q?....");
+    pf__strlcpy(buf, "https://h/a?sig=1: failed", sizeof buf);
+    pf__redact_text(buf, sizeof buf);
+    ASSERT_STR_EQ(buf, "https://h/a?...: failed");
 }
 
 static void test_errors(void)

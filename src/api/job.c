@@ -646,6 +646,9 @@ pf_err pf_jobs_refresh(pf_jobs *jobs, pf_job *job)
     if (job->queue_position >= 0)
         snprintf(detail, sizeof detail, "queue position %d", job->queue_position);
     if (poll.state == PF_JOB_FAILED) {
+        /* Recorded and shown: "could not fetch https://...?X-Amz-..." must
+         * not keep its signature. */
+        pf__redact_text(poll.reason, sizeof poll.reason);
         why = *poll.reason ? poll.reason : "the API gave no reason";
         if (pf__job_set(&job->error, why))
             return pf__error(jobs->ctx, PF_ENOMEM, "out of memory");

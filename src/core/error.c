@@ -40,6 +40,9 @@ pf_err pf__error(pf_ctx *ctx, pf_err err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(ctx->error, sizeof ctx->error, fmt, ap);
     va_end(ap);
+    /* Every URL a message names is redacted where it is built; a server's
+     * own words quoted in it may carry one that is not. */
+    pf__redact_text(ctx->error, sizeof ctx->error);
     pf__log(ctx, "error: %s", ctx->error);
     return err;
 }

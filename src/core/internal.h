@@ -77,6 +77,12 @@ int pf__sleep_ms(pf_ctx *ctx, int64_t ms);
  * dir is a directory. what names it in a message ("output directory"). */
 pf_err pf__mkdir_p(pf_ctx *ctx, const char *dir, unsigned mode, const char *what);
 
+/* Redacts, in place, every http(s) URL inside a text (a server's error
+ * message, a job's failure reason) as pf__redact_url does: an API that
+ * echoes the presigned URL it could not fetch must not put its signature in
+ * a message, a log line or the ledger. */
+void pf__redact_text(char *s, size_t size);
+
 /* Redacts the query string and userinfo of a URL for messages and logs:
  * presigned signatures must never reach a terminal or a log file. */
 void pf__redact_url(char *dst, size_t size, const char *url);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -211,6 +212,49 @@ void pf__format_number(char *buf, size_t size, double v)
         if (strtod(buf, NULL) == v)
             return;
     }
+}
+
+void pf__redact_text(char *s, size_t size)
+{
+    char out[PF__ERRBUF * 2], url[2048], red[2048];
+    const char *p = s, *q;
+    size_t o = 0;
+
+    if (!strstr(s, "://"))
+        return;
+    while (*p && o + 1 < sizeof out) {
+        size_t n = 0, len;
+
+        if (strncasecmp(p, "https://", 8) == 0)
+            n = 8;
+        else if (strncasecmp(p, "http://", 7) == 0)
+            n = 7;
+        if (!n) {
+            out[o++] = *p++;
+            continue;
+        }
+        /* A URL ends where the prose around it resumes. */
+        len = n + strcspn(p + n, " \t\r\n\"'<>()[]{},;`");
+        q = memchr(p, '?', len);
+        if (q && strncmp(q, "?...", 4) == 0) {
+            /* Redacted already (by the code that said it). */
+            o += (size_t)snprintf(out + o, sizeof out - o, "%.*s", (int)len, p);
+            if (o >= sizeof out)
+                o = sizeof out - 1;
+            p += len;
+            continue;
+        }
+        while (len > n && strchr(".:!", p[len - 1]))
+            len--;
+        snprintf(url, sizeof url, "%.*s", (int)len, p);
+        pf__redact_url(red, sizeof red, url);
+        o += (size_t)snprintf(out + o, sizeof out - o, "%s", red);
+        if (o >= sizeof out)
+            o = sizeof out - 1;
+        p += len;
+    }
+    out[o] = '\0';
+    pf__strlcpy(s, out, size);
 }
 
 void pf__redact_url(char *dst, size_t size, const char *url)

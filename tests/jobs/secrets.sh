@@ -68,6 +68,31 @@ expect_status 2 "a malformed token file"
 expect_err "$TMP/badtoken"
 expect_not "rc-SECRET-from-file"
 
+# An API that quotes the presigned URL it could not fetch: the signature is
+# cut from the message, the job's recorded reason and the ledger.
+SIGS+=(leaksig-4e8a1c7f02 leaksig-77c0a9d3e5)
+request "an API that echoes URLs"
+fake fault '{"on": "submit", "action": "error200", "code": "invalid_input", "message": "Could not fetch https://bucket.example/in.mp4?X-Amz-Credential=AKIAFAKE&X-Amz-Signature=leaksig-4e8a1c7f02 (HTTP 403)."}' >/dev/null
+job submit "${REQ[@]}" --verbose
+expect_status 2 "a refusal that quotes a signed URL"
+expect_err "Could not fetch https://bucket.example/in.mp4?... (HTTP 403)."
+clean "$TMP/out" "$TMP/err"
+request "a failure that echoes URLs"
+fake config '{"queue_polls": 0, "progress_polls": 0, "outcome": "failed", "reason": "Input https://u:p@cdn.example/a.mp4?sig=leaksig-77c0a9d3e5 expired"}' >/dev/null
+job submit "${REQ[@]}" --json
+RID=$(json_field request_id)
+job wait "$RID" --verbose
+expect_status 1 "a failure reason that quotes a signed URL"
+expect_err "Input https://***@cdn.example/a.mp4?... expired"
+clean "$TMP/out" "$TMP/err"
+job status "$RID" --json
+expect_json reason "Input https://***@cdn.example/a.mp4?... expired"
+fake config '{"queue_polls": -1, "outcome": "completed"}' >/dev/null
+for f in "$STATE"/jobs.db*; do
+    grep -aqF -e leaksig-4e8a1c7f02 -e leaksig-77c0a9d3e5 "$f" && fail "a quoted signature in $f"
+done
+ok
+
 # The ledger holds URLs (it must, to resume) but never a token, and only
 # its owner can read it.
 for f in "$STATE"/jobs.db*; do
