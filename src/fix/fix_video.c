@@ -485,9 +485,13 @@ static void fill_job(const struct pf__video_plan *vp, const char *path, const ch
     job->audio = vp->audio;
     job->video_rate = rate;
     /* A VBV a little above the average: room to spend on hard scenes,
-     * not enough to run far past the size the rate adds up to. */
+     * not enough to run far past the size the rate adds up to. x264's
+     * one-pass ABR settles in the first seconds, so a short clip gets a
+     * short buffer: half a second keeps a 3-second clip within 3% of its
+     * rate where two seconds let it run 20% over (measured on noise and
+     * on testsrc2). */
     job->max_rate = rate * 3 / 2;
-    job->buffer = rate * 2;
+    job->buffer = (int64_t)((double)rate * fmin(2.0, fmax(0.5, vp->duration / 8)));
     job->audio_rate = vp->audio_rate;
     job->max_pixels = g->max_pixels;
     job->expect_duration = vp->duration;
