@@ -108,14 +108,16 @@ static int plan_fps(const struct pf__limits *lim, const pf_media_info *info,
         { 30000, 1001 }, { 25, 1 }, { 24, 1 }, { 24000, 1001 }, { 20, 1 }, { 15, 1 },
         { 12, 1 }, { 10, 1 }, { 8, 1 }, { 6, 1 }, { 5, 1 }, { 4, 1 }, { 2, 1 }, { 1, 1 },
     };
-    int cand[64][2], n = 0, best = -1, slower = 0;
+    int cand[64][2], n = 0, common_n, best = -1, slower = 0;
     pf_media_info t = *info;
 
     for (size_t i = 0; i < sizeof common / sizeof common[0]; i++) {
         cand[n][0] = common[i][0];
         cand[n++][1] = common[i][1];
     }
-    /* The limits themselves, as written and a hair inside. */
+    common_n = n;
+    /* The limits themselves, as written and a hair inside: only when no
+     * common rate will do. */
     for (int r = 0; r < 2; r++) {
         const cJSON *v;
 
@@ -142,7 +144,8 @@ static int plan_fps(const struct pf__limits *lim, const pf_media_info *info,
     for (int i = 0; i < n; i++) {
         double f = (double)cand[i][0] / cand[i][1];
 
-        if (f <= 0 || (slower ? f >= info->fps : f <= info->fps))
+        if (f <= 0 || (slower ? f >= info->fps : f <= info->fps) ||
+            (best >= 0 && best < common_n && i >= common_n && (i - common_n) % 2))
             continue;
         t.fps = f;
         t.frame_count = duration > 0 ? (int64_t)floor(duration * f + 0.5) : -1;
@@ -434,6 +437,12 @@ pf_err pf__fix_plan_video(pf_ctx *ctx, const struct pf__limits *lim,
     if ((rc = pf__av_video_facts(ctx, name, &facts)))
         return rc;
     plan_rates(vp, info, &facts);
+    /* An index and a key frame need some bytes; a limit below what even a
+     * thumbnail-sized picture takes is not worth an encode. */
+    if (vp->max_bytes >= 0 &&
+        (double)vp->max_bytes < 4096 + vp->duration * (vp->fps > 0 ? vp->fps : 25) * 40)
+        return pf__error(ctx, PF_ECANNOT, "%s: the size limit of %lld bytes is too small "
+                         "for %.3g s of video", name, (long long)vp->max_bytes, vp->duration);
     /* Too few bits for this many pixels: fewer, sharper pixels. */
     if (vp->size_bound) {
         double bpp = (double)vp->video_rate /
@@ -530,8 +539,14 @@ pf_err pf__fix_video(pf_ctx *ctx, const char *path, struct pf__video_plan *vp,
     }
     for (int attempt = 1; ; attempt++) {
         fill_job(vp, path, dst, dst_name, rate, attempt, &job);
-        if ((rc = pf__av_transcode(ctx, &job, &w)))
+        if ((rc = pf__av_transcode(ctx, &job, &w))) {
+            /* x264 refuses what it cannot do at all; after shrinking,
+             * that means the limit is out of reach. */
+            if (rc == PF_EINTERNAL && shrinks)
+                rc = pf__error(ctx, PF_ECANNOT, "%s: cannot be made smaller than the "
+                               "size limit of %lld bytes", path, (long long)max);
             goto out;
+        }
         encodes++;
         pf__log(ctx, "%s: encode %d at %lld b/s: %lld bytes (limit %lld)", path, attempt,
                 (long long)rate, (long long)w.bytes, (long long)max);
