@@ -234,7 +234,6 @@ struct pf__video_plan {
     int size_bound;                 /* the rate fills the size limit: aim
                                      * for at least PF__VIDEO_FILL_MIN */
     double first_rate_factor;       /* tests: > 1 forces an overshoot */
-    const char *why;                /* what the fix is for, in a few words */
     const char *field;
     pf_fix_progress_fn progress;
     void *progress_userdata;

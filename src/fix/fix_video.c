@@ -304,8 +304,6 @@ pf_err pf__fix_plan_video(pf_ctx *ctx, const struct pf__limits *lim,
     vp->src_fps = info->fps > 0 ? info->fps : 25;
     vp->has_audio = info->has_audio;
     vp->first_rate_factor = 1;
-    vp->field = NULL;
-    t.orientation = 0;
     if (info->width <= 0 || info->height <= 0)
         return pf__error(ctx, PF_ECANNOT, "%s: the video's frame size is unknown", name);
 
@@ -392,7 +390,6 @@ pf_err pf__fix_plan_video(pf_ctx *ctx, const struct pf__limits *lim,
     if ((rc = pf__fix_plan_image(ctx, &vp->lim, &t, name, opts, ratio_text, ratio,
                                  &vp->geo)))
         return rc;
-    t.format[0] = '\0';
     pf__strlcpy(t.format, format_label(vp->format), sizeof t.format);
     /* Everything complies but the wrapping: copy the streams. */
     vp->remux = same_timing && vp->audio && !vp->geo.aspect_changed && !vp->geo.pad &&
@@ -454,7 +451,6 @@ pf_err pf__fix_plan_video(pf_ctx *ctx, const struct pf__limits *lim,
             plan_rates(vp, info, &facts);
         pf__clear_error(ctx);
     }
-    vp->why = vp->remux ? "streams copied" : NULL;
     return PF_OK;
 }
 

@@ -244,17 +244,17 @@ if ((DO_IMAGE)); then
     for dim in 4096x4096 1280x1280; do
         awk -v d=$dim '$1 == d { w[$2] = $3; r[$2] = $4; s[$2] = $5 }
             END { printf "  image %-9s faster than vipsthumbnail: %.2fx time  %s | less memory than convert: %.2fx  %s | under 4.7 MB: %s\n",
-                  d, w["preflight"] / w["vipsthumbnail"], w["preflight"] < w["vipsthumbnail"] ? "PASS" : "MISS",
-                  r["preflight"] / r["convert"], r["preflight"] < r["convert"] ? "PASS" : "MISS",
-                  s["preflight"] < 4700000 ? "PASS" : "MISS" }' "$WORKDIR/image-results"
+                  d, w["preflight"] / w["vipsthumbnail"], (w["preflight"] < w["vipsthumbnail"] ? "PASS" : "MISS"),
+                  r["preflight"] / r["convert"], (r["preflight"] < r["convert"] ? "PASS" : "MISS"),
+                  (s["preflight"] < 4700000 ? "PASS" : "MISS") }' "$WORKDIR/image-results"
     done
 fi
 if ((DO_VIDEO)); then
     awk -v l=$LIMIT '{ w[$1] = $2; s[$1] = $4 }
         END { printf "  video no slower than ffmpeg one-pass: %.2fx time  %s | under the limit: %s | >= 85%% of it: %.1f%%  %s\n",
-              w["preflight"] / w["ffmpeg-1pass"], w["preflight"] <= w["ffmpeg-1pass"] ? "PASS" : "MISS",
-              s["preflight"] < l ? "PASS" : "MISS", 100 * s["preflight"] / l,
-              s["preflight"] >= 0.85 * l ? "PASS" : "MISS" }' "$WORKDIR/video-results"
+              w["preflight"] / w["ffmpeg-1pass"], (w["preflight"] <= w["ffmpeg-1pass"] ? "PASS" : "MISS"),
+              (s["preflight"] < l ? "PASS" : "MISS"), 100 * s["preflight"] / l,
+              (s["preflight"] >= 0.85 * l ? "PASS" : "MISS") }' "$WORKDIR/video-results"
 fi
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "total runtime: $(elapsed "$START" "$EPOCHREALTIME") s; report in $REPORT"
