@@ -440,6 +440,7 @@ static void test_rules_of_every_kind(void)
         { "mp4_sar.mp4", "[{\"validation_rule\":\"width/height<\",\"validation_value\":1.5}]" },
         { "mp4_h264_640x360_2s.mp4",
           "[{\"validation_rule\":\"megapixels<=\",\"validation_value\":0.1}]" },
+        { "mp4_30fps_3s.mp4", "[{\"validation_rule\":\"fps>=\",\"validation_value\":48}]" },
     };
 
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -468,6 +469,9 @@ static void test_rules_of_every_kind(void)
         case 10: ASSERT((double)w.c->file_size * 8 / w.duration < 2000000); break;
         case 11: ASSERT((double)w.width / w.height < 1.5); break;
         case 12: ASSERT((double)w.width * w.height <= 100000); break;
+        /* a minimum rate: frames shown twice, the duration kept */
+        case 13: ASSERT_DBL_EQ(fps, 48, 0); ASSERT_DBL_EQ(w.duration, 3, 0.05);
+                 ASSERT_DBL_EQ(probe_num(w.streams, "nb_frames"), 144, 0); break;
         }
         done(&w, r, dir);
         pf_schema_free(s);

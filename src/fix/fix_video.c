@@ -97,9 +97,11 @@ static void describe_rule(const cJSON *v, char *buf, size_t size)
     free(limit);
 }
 
-/* The frame rate to write when the source's breaks a rule: the highest
- * common rate under it (or the lowest over it, frames then shown twice)
- * that passes every rate and frame-count rule. */
+/* The frame rate to write when the source's breaks a rule: of the common
+ * rates and the limits as written, the one nearest the source's that
+ * passes every rate and frame-count rule (frames are then dropped, or shown
+ * twice to reach a minimum); a rate a hair inside an exclusive limit only
+ * when nothing else passes. */
 static int plan_fps(const struct pf__limits *lim, const pf_media_info *info,
                     double duration, int *num, int *den)
 {
@@ -108,16 +110,15 @@ static int plan_fps(const struct pf__limits *lim, const pf_media_info *info,
         { 30000, 1001 }, { 25, 1 }, { 24, 1 }, { 24000, 1001 }, { 20, 1 }, { 15, 1 },
         { 12, 1 }, { 10, 1 }, { 8, 1 }, { 6, 1 }, { 5, 1 }, { 4, 1 }, { 2, 1 }, { 1, 1 },
     };
-    int cand[64][2], n = 0, common_n, best = -1, slower = 0;
+    int cand[64][2], hair[64], n = 0, best = -1;
+    double best_d = INFINITY;
     pf_media_info t = *info;
 
     for (size_t i = 0; i < sizeof common / sizeof common[0]; i++) {
         cand[n][0] = common[i][0];
-        cand[n++][1] = common[i][1];
+        cand[n][1] = common[i][1];
+        hair[n++] = 0;
     }
-    common_n = n;
-    /* The limits themselves, as written and a hair inside: only when no
-     * common rate will do. */
     for (int r = 0; r < 2; r++) {
         const cJSON *v;
 
@@ -126,35 +127,40 @@ static int plan_fps(const struct pf__limits *lim, const pf_media_info *info,
             const cJSON *value = cJSON_GetObjectItemCaseSensitive(v, "validation_value");
             struct pf__rule rule;
             const char *name;
+            int k;
 
             if (!cJSON_IsString(text) || pf__rule_parse(text->valuestring, &rule) != 0 ||
                 !(name = pf__rule_metric_name(&rule)) || strcmp(name, "fps") != 0 ||
-                !cJSON_IsNumber(value) || value->valuedouble <= 0 ||
-                value->valuedouble > 1000 || n + 2 > 64)
+                !cJSON_IsNumber(value) || value->valuedouble <= 0.01 ||
+                value->valuedouble > 1000 || n + 3 > 64)
                 continue;
-            cand[n][0] = (int)lrint(value->valuedouble * 1000);
-            cand[n++][1] = 1000;
-            cand[n][0] = (int)lrint(value->valuedouble * 1000) - 1;
-            cand[n++][1] = 1000;
+            k = (int)lrint(value->valuedouble * 1000);
+            cand[n][0] = k;
+            cand[n][1] = 1000;
+            hair[n++] = 0;
+            cand[n][0] = k - 1;
+            cand[n][1] = 1000;
+            hair[n++] = 1;
+            cand[n][0] = k + 1;
+            cand[n][1] = 1000;
+            hair[n++] = 1;
         }
     }
-    /* Which way to go: down when a faster rate is what fails. */
-    t.fps = info->fps * 1.5 + 1;
-    slower = failing_rule(lim, &t, "fps") != NULL;
-    for (int i = 0; i < n; i++) {
-        double f = (double)cand[i][0] / cand[i][1];
+    for (int pass = 0; pass < 2 && best < 0; pass++)
+        for (int i = 0; i < n; i++) {
+            double f = (double)cand[i][0] / cand[i][1];
+            /* Nearest in ratio; a lower rate wins a tie (fewer frames). */
+            double d = fabs(log(f / info->fps)) + (f > info->fps ? 1e-9 : 0);
 
-        if (f <= 0 || (slower ? f >= info->fps : f <= info->fps) ||
-            (best >= 0 && best < common_n && i >= common_n && (i - common_n) % 2))
-            continue;
-        t.fps = f;
-        t.frame_count = duration > 0 ? (int64_t)floor(duration * f + 0.5) : -1;
-        if (failing_rule(lim, &t, "fps"))
-            continue;
-        if (best < 0 || (slower ? f > (double)cand[best][0] / cand[best][1]
-                                : f < (double)cand[best][0] / cand[best][1]))
+            if (hair[i] != pass || f <= 0 || d >= best_d)
+                continue;
+            t.fps = f;
+            t.frame_count = duration > 0 ? (int64_t)floor(duration * f + 0.5) : -1;
+            if (failing_rule(lim, &t, "fps") || failing_rule(lim, &t, "frame_count"))
+                continue;
             best = i;
-    }
+            best_d = d;
+        }
     if (best < 0)
         return -1;
     *num = cand[best][0];
