@@ -652,6 +652,8 @@ static void test_cannot_comply(void)
                                    "\"validation_value\":true}]");
     pf_schema *tiny = schema_with("[{\"validation_rule\":\"file_size_kb<\","
                                   "\"validation_value\":1}]");
+    pf_schema *narrow = schema_with("[{\"validation_rule\":\"width_pixels<=\","
+                                    "\"validation_value\":320}]");
 
     expect_failure(longer, FIXTURE("mp4_noaudio.mp4"), PF_ECANNOT, "cannot be made longer");
     expect_failure(longer, FIXTURE("mp4_noaudio.mp4"), PF_ECANNOT, "longer than 5 seconds");
@@ -662,12 +664,37 @@ static void test_cannot_comply(void)
     expect_failure(tiny, FIXTURE("mp4_noaudio.mp4"), PF_ECANNOT, "too small");
     /* what cannot be read: said once, as the check said it */
     expect_failure(tiny, CORRUPT("truncated.mp4"), PF_ECORRUPT, "truncated");
+    {
+        /* a stream that fails mid-way: 60 kB of noise a third of the way in,
+         * which the probe (headers only) cannot see */
+        const char *dir = make_dir();
+        char path[300];
+        size_t len;
+        uint8_t *data = slurp(FIXTURE("mp4_10s.mp4"), &len);
+        uint32_t x = 2463534242u;
+        FILE *f;
+
+        for (size_t i = len / 3; i < len / 3 + 60000 && i < len; i++) {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            data[i] = (uint8_t)x;
+        }
+        snprintf(path, sizeof path, "%s/broken.mp4", dir);
+        ASSERT((f = fopen(path, "wb")));
+        ASSERT_EQ(fwrite(data, 1, len, f), len);
+        fclose(f);
+        expect_failure(narrow, path, PF_ECORRUPT, "fails at");
+        free(data);
+        remove_dir(dir);
+    }
     pf_schema_free(longer);
     pf_schema_free(frames);
     pf_schema_free(vp9);
     pf_schema_free(webm);
     pf_schema_free(sound);
     pf_schema_free(tiny);
+    pf_schema_free(narrow);
 }
 
 /* ---- dry run, progress, interrupt ---- */
