@@ -274,7 +274,8 @@ struct pf__av_facts {
     int64_t frames;
     int audio_channels, audio_sample_rate;
 };
-pf_err pf__av_video_facts(pf_ctx *ctx, const char *path, struct pf__av_facts *facts);
+pf_err pf__av_video_facts(pf_ctx *ctx, const char *path, int64_t max_pixels,
+                          struct pf__av_facts *facts);
 
 /* One attempt at one output file. */
 struct pf__av_job {

@@ -75,12 +75,16 @@ static pf_err interrupted(pf_ctx *ctx, const char *name)
     return pf__error(ctx, PF_EINTR, "%s: interrupted", name);
 }
 
-/* Opens a local file for reading with the restrictions above. */
-static pf_err open_input(pf_ctx *ctx, const char *path, AVFormatContext **out)
+/* Opens a local file for reading with the restrictions above. Reading
+ * the stream parameters may decode a frame or two: the decoders then
+ * refuse frames of more than max_pixels too. */
+static pf_err open_input(pf_ctx *ctx, const char *path, int64_t max_pixels,
+                         AVFormatContext **out)
 {
     AVFormatContext *fmt = avformat_alloc_context();
-    AVDictionary *opts = NULL;
-    char *url = pf__asprintf("file:%s", path), reason[128];
+    AVDictionary *opts = NULL, **stream_opts = NULL;
+    char *url = pf__asprintf("file:%s", path), reason[128], limit[32];
+    unsigned nb = 0;
     int err;
     pf_err rc = PF_OK;
 
@@ -103,7 +107,19 @@ static pf_err open_input(pf_ctx *ctx, const char *path, AVFormatContext **out)
                        av_reason(err, reason, sizeof reason));
         goto out;
     }
-    if ((err = avformat_find_stream_info(fmt, NULL)) < 0) {
+    snprintf(limit, sizeof limit, "%lld", (long long)(max_pixels > 0 ? max_pixels
+                                                      : PF__FIX_MAX_PIXELS));
+    nb = fmt->nb_streams;
+    if (nb && !(stream_opts = av_calloc(nb, sizeof *stream_opts))) {
+        avformat_close_input(&fmt);
+        rc = pf__error(ctx, PF_ENOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    for (unsigned i = 0; i < nb; i++) {
+        av_dict_set(&stream_opts[i], "max_pixels", limit, 0);
+        av_dict_set(&stream_opts[i], "threads", "1", 0);
+    }
+    if ((err = avformat_find_stream_info(fmt, stream_opts)) < 0) {
         rc = ctx->interrupted ? interrupted(ctx, path)
            : pf__error(ctx, PF_ECORRUPT, "%s: cannot read the streams (%s)", path,
                        av_reason(err, reason, sizeof reason));
@@ -112,6 +128,9 @@ static pf_err open_input(pf_ctx *ctx, const char *path, AVFormatContext **out)
     }
     *out = fmt;
 out:
+    for (unsigned i = 0; i < nb; i++)
+        av_dict_free(&stream_opts[i]);
+    av_freep(&stream_opts);
     av_dict_free(&opts);
     free(url);
     return rc;
@@ -136,14 +155,15 @@ static void pick_streams(AVFormatContext *fmt, int *vi, int *ai)
         *ai = -1;
 }
 
-pf_err pf__av_video_facts(pf_ctx *ctx, const char *path, struct pf__av_facts *f)
+pf_err pf__av_video_facts(pf_ctx *ctx, const char *path, int64_t max_pixels,
+                          struct pf__av_facts *f)
 {
     AVFormatContext *fmt = NULL;
     int vi, ai;
     pf_err rc;
 
     memset(f, 0, sizeof *f);
-    if ((rc = open_input(ctx, path, &fmt)))
+    if ((rc = open_input(ctx, path, max_pixels, &fmt)))
         return rc;
     pick_streams(fmt, &vi, &ai);
     if (vi >= 0) {
@@ -294,7 +314,8 @@ pf_err pf__av_remux(pf_ctx *ctx, const struct pf__av_job *job,
         rc = pf__error(ctx, PF_ENOMEM, "out of memory");
         goto out;
     }
-    if ((rc = open_input(ctx, job->src, &in)) || (rc = alloc_output(ctx, job, &oc)))
+    if ((rc = open_input(ctx, job->src, job->max_pixels, &in)) ||
+        (rc = alloc_output(ctx, job, &oc)))
         goto out;
     pick_streams(in, &map[0], &map[1]);
     if (!job->audio)
@@ -1055,7 +1076,8 @@ static pf_err setup(struct tc *t)
     AVRational rate;
     pf_err rc;
 
-    if ((rc = open_input(t->ctx, job->src, &t->in)) || (rc = alloc_output(t->ctx, job, &t->oc)))
+    if ((rc = open_input(t->ctx, job->src, job->max_pixels, &t->in)) ||
+        (rc = alloc_output(t->ctx, job, &t->oc)))
         return rc;
     pick_streams(t->in, &t->vi, &t->ai);
     if (t->vi < 0)
