@@ -12,8 +12,9 @@
 #       medium, AAC 128k, +faststart), one pass and two passes, at the bit
 #       rate an ffmpeg user computes: 16 MB * 8 / 30 s - 128 kb/s of audio.
 #
-# Reported: median wall time of R runs, peak RSS (GNU time -v, the largest
-# process), output size, the JPEG quality (identify %Q) or the share of the
+# Reported: median wall time of R runs, median CPU time (user + system: the
+# steadier number on a machine others share), peak RSS (GNU time -v, the
+# largest process), output size, the JPEG quality (identify %Q) or the share of the
 # size limit used, and for video SSIM and PSNR of each output against the
 # source (ffmpeg -lavfi ssim/psnr). Ratios are preflight's time or memory
 # over the other tool's. A benchmark, not a test: it prints PASS/MISS
@@ -102,8 +103,9 @@ printf '%-14s %s\n' \
 echo "cpus: $(nproc), memory: $(awk '/MemTotal/ {printf "%.1f GB", $2/1048576}' /proc/meminfo)," \
      "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# run NAME CMD...: times CMD (wall by $EPOCHREALTIME, peak RSS by GNU time -v)
-# and appends "NAME wall rss_kb" to $RUNS. stdout/stderr go to $WORKDIR/NAME.log.
+# run NAME CMD...: times CMD (wall by $EPOCHREALTIME, CPU and peak RSS by GNU
+# time -v) and appends "NAME wall rss_kb cpu" to $RUNS. stdout/stderr go to
+# $WORKDIR/NAME.log.
 RUNS=$WORKDIR/runs
 : >"$RUNS"
 run() {
@@ -114,14 +116,16 @@ run() {
         || { cat "$WORKDIR/$name.log"; die "$name failed: $*"; }
     t1=$EPOCHREALTIME
     rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$WORKDIR/time.txt")
-    echo "$name $(elapsed "$t0" "$t1") $rss" >>"$RUNS"
+    cpu=$(awk -F': ' '/User time|System time/ { s += $2 } END { print s + 0 }' "$WORKDIR/time.txt")
+    echo "$name $(elapsed "$t0" "$t1") $rss $cpu" >>"$RUNS"
 }
-# stat NAME: "median_wall max_rss_kb" over its runs.
+# stats NAME: "median_wall max_rss_kb median_cpu" over its runs.
 stats() {
-    local w r
+    local w r c
     w=$(awk -v n="$1" '$1 == n { print $2 }' "$RUNS" | median)
     r=$(awk -v n="$1" '$1 == n && $3 > m { m = $3 } END { print m + 0 }' "$RUNS")
-    echo "$w $r"
+    c=$(awk -v n="$1" '$1 == n { print $4 }' "$RUNS" | median)
+    echo "$w $r $c"
 }
 
 # ---------------------------------------------------------------------------
@@ -164,12 +168,12 @@ image_case() {
             -vf "scale=w=${dim%x*}:h=${dim#*x}:force_original_aspect_ratio=decrease:flags=lanczos" \
             -q:v 2 "$WORKDIR/img-$dim-ffmpeg.jpg"
     done
-    printf '  %-14s %9s %9s %11s %8s %7s %9s %8s\n' tool "wall s" "peak MB" size "WxH" quality "pf time x" "pf mem x"
-    read -r pw pr < <(stats "img-$dim-preflight")
+    printf '  %-14s %9s %8s %9s %11s %8s %7s %9s %8s\n' tool "wall s" "cpu s" "peak MB" size "WxH" quality "pf time x" "pf mem x"
+    read -r pw pr pc < <(stats "img-$dim-preflight")
     for name in preflight vipsthumbnail convert ffmpeg; do
-        read -r w r < <(stats "img-$dim-$name")
+        read -r w r c < <(stats "img-$dim-$name")
         local f=$WORKDIR/img-$dim-$name.jpg
-        printf '  %-14s %9.3f %9.1f %11s %8s %7s %9.2f %8.2f\n' "$name" "$w" "$(awk -v k="$r" 'BEGIN { print k * 1024 / 1e6 }')" \
+        printf '  %-14s %9.3f %8.2f %9.1f %11s %8s %7s %9.2f %8.2f\n' "$name" "$w" "$c" "$(awk -v k="$r" 'BEGIN { print k * 1024 / 1e6 }')" \
             "$(stat -c %s "$f")" "$(identify -format '%wx%h' "$f")" "$(identify -format '%Q' "$f")" \
             "$(awk -v a="$pw" -v b="$w" 'BEGIN { print a / b }')" "$(awk -v a="$pr" -v b="$r" 'BEGIN { print a / b }')"
         echo "$dim $name $w $r $(stat -c %s "$f")" >>"$WORKDIR/image-results"
@@ -200,6 +204,7 @@ printf '{"preflight_rules":1,"model":"bench/16mb","media":{"video":"video"},"inp
 RATE=$(awk -v l=$LIMIT 'BEGIN { printf "%d", l * 8 / 30 / 1000 - 128 }')
 echo "ffmpeg CLI bit rate: 16 MB * 8 / 30 s - 128 kb/s = ${RATE}k"
 X264=(-c:v libx264 -preset medium -pix_fmt yuv420p -profile:v high)
+: >"$WORKDIR/video-results"
 for ((i = 0; i < VREPEAT; i++)); do
     rm -rf "$WORKDIR/pfv"
     run vid-preflight "$PREFLIGHT" fix --schema "$WORKDIR/16mb.json" -o "$WORKDIR/pfv" \
@@ -213,28 +218,29 @@ for ((i = 0; i < VREPEAT; i++)); do
     run vid-ffmpeg-pass2 ffmpeg -nostdin -v error -y -i "$VID" "${X264[@]}" -b:v "${RATE}k" \
         -pass 2 -passlogfile "$WORKDIR/x264" -c:a aac -b:a 128k -movflags +faststart \
         "$WORKDIR/vid-ffmpeg-2pass.mp4"
-    echo "vid-ffmpeg-2pass $(elapsed "$t0" "$EPOCHREALTIME") $(awk '$1 ~ /vid-ffmpeg-pass/ { print $3 }' "$RUNS" | tail -2 | sort -n | tail -1)" >>"$RUNS"
+    echo "vid-ffmpeg-2pass $(elapsed "$t0" "$EPOCHREALTIME") $(awk '$1 ~ /vid-ffmpeg-pass/ { print $3 }' "$RUNS" | tail -2 | sort -n | tail -1) $(awk '$1 ~ /vid-ffmpeg-pass/ { print $4 }' "$RUNS" | tail -2 | awk '{ s += $1 } END { print s }')" >>"$RUNS"
 done
 encodes=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["changes"][0]["encodes"])' \
     "$WORKDIR/vid-preflight.log")
 echo "preflight took $encodes encode(s) in its last run"
 echo
-printf '  %-16s %9s %9s %11s %8s %6s %7s %8s %9s %8s\n' tool "wall s" "peak MB" bytes "% limit" fits SSIM "PSNR dB" "pf time x" "pf mem x"
-read -r pw pr < <(stats vid-preflight)
+printf '  %-16s %9s %8s %9s %11s %8s %6s %7s %8s %9s %8s %8s\n' tool "wall s" "cpu s" "peak MB" bytes "% limit" fits SSIM "PSNR dB" "pf time x" "pf cpu x" "pf mem x"
+read -r pw pr pc < <(stats vid-preflight)
 for name in preflight ffmpeg-1pass ffmpeg-2pass; do
-    read -r w r < <(stats "vid-$name")
+    read -r w r c < <(stats "vid-$name")
     f=$WORKDIR/vid-$name.mp4
     size=$(stat -c %s "$f")
     ssim=$(ffmpeg -nostdin -hide_banner -i "$f" -i "$VID" -lavfi "[0:v][1:v]ssim" -f null - 2>&1 \
         | sed -n 's/.*SSIM.* All:\([0-9.]*\).*/\1/p')
     psnr=$(ffmpeg -nostdin -hide_banner -i "$f" -i "$VID" -lavfi "[0:v][1:v]psnr" -f null - 2>&1 \
         | sed -n 's/.*PSNR.* average:\([0-9.inf]*\).*/\1/p')
-    printf '  %-16s %9.2f %9.1f %11d %7.1f%% %6s %7s %8s %9.2f %8.2f\n' "$name" "$w" \
+    printf '  %-16s %9.2f %8.2f %9.1f %11d %7.1f%% %6s %7s %8s %9.2f %8.2f %8.2f\n' "$name" "$w" "$c" \
         "$(awk -v k="$r" 'BEGIN { print k * 1024 / 1e6 }')" "$size" \
         "$(awk -v s="$size" -v l=$LIMIT 'BEGIN { print 100 * s / l }')" \
         "$( ((size < LIMIT)) && echo yes || echo NO)" "$ssim" "$psnr" \
-        "$(awk -v a="$pw" -v b="$w" 'BEGIN { print a / b }')" "$(awk -v a="$pr" -v b="$r" 'BEGIN { print a / b }')"
-    echo "$name $w $r $size" >>"$WORKDIR/video-results"
+        "$(awk -v a="$pw" -v b="$w" 'BEGIN { print a / b }')" "$(awk -v a="$pc" -v b="$c" 'BEGIN { print a / b }')" \
+        "$(awk -v a="$pr" -v b="$r" 'BEGIN { print a / b }')"
+    echo "$name $w $r $size $c" >>"$WORKDIR/video-results"
 done
 fi
 
@@ -250,9 +256,10 @@ if ((DO_IMAGE)); then
     done
 fi
 if ((DO_VIDEO)); then
-    awk -v l=$LIMIT '{ w[$1] = $2; s[$1] = $4 }
-        END { printf "  video no slower than ffmpeg one-pass: %.2fx time  %s | under the limit: %s | >= 85%% of it: %.1f%%  %s\n",
+    awk -v l=$LIMIT '{ w[$1] = $2; s[$1] = $4; c[$1] = $5 }
+        END { printf "  video no slower than ffmpeg one-pass: %.2fx time  %s (%.2fx CPU) | under the limit: %s | >= 85%% of it: %.1f%%  %s\n",
               w["preflight"] / w["ffmpeg-1pass"], (w["preflight"] <= w["ffmpeg-1pass"] ? "PASS" : "MISS"),
+              c["preflight"] / c["ffmpeg-1pass"],
               (s["preflight"] < l ? "PASS" : "MISS"), 100 * s["preflight"] / l,
               (s["preflight"] >= 0.85 * l ? "PASS" : "MISS") }' "$WORKDIR/video-results"
 fi
