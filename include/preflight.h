@@ -284,7 +284,30 @@ enum {
                              * breaks still gets the smallest centred crop */
 };
 
-/* A zeroed struct (or NULL) asks for the defaults. */
+/* Where a long fix (a video transcode) has got to, passed to the
+ * progress callback a few times a second and once when an encode ends.
+ * Strings are borrowed for the duration of the call. */
+typedef struct pf_fix_progress {
+    const char *field;      /* "video_url" */
+    const char *source;     /* the file being fixed */
+    int attempt;            /* 1 for the first encode; a retry at another
+                             * bit rate starts again from 0 frames */
+    int64_t frames;         /* frames written by this attempt */
+    int64_t total_frames;   /* expected in all, or -1 when unknown */
+    double position;        /* seconds of output written */
+    double duration;        /* seconds the output will last, or -1 */
+    double elapsed;         /* wall seconds since this attempt began */
+    double speed;           /* position / elapsed: 2.0 is twice real time */
+    double eta;             /* seconds left in this attempt, or -1 */
+    int done;               /* 1 on the last call of an attempt */
+} pf_fix_progress;
+
+/* Called on the thread running pf_fix; it must not call into the same
+ * context. The library never writes to a terminal itself. */
+typedef void (*pf_fix_progress_fn)(void *userdata, const pf_fix_progress *p);
+
+/* A zeroed struct (or NULL) asks for the defaults. Fields are only ever
+ * appended. */
 typedef struct pf_fix_options {
     int fit;                /* PF_FIT_CROP, PF_FIT_PAD or PF_FIT_NONE */
     uint32_t pad_rgb;       /* 0xRRGGBB of the PF_FIT_PAD canvas, also what
@@ -296,6 +319,11 @@ typedef struct pf_fix_options {
                              * allocating it; 0: 100,000,000 */
     int dry_run;            /* plan from the probed facts alone: nothing is
                              * decoded and nothing written */
+    double max_duration;    /* video: keep at most this many seconds from
+                             * the start (a fix in itself); 0: no limit
+                             * beyond the rules' */
+    pf_fix_progress_fn progress;    /* or NULL */
+    void *progress_userdata;
 } pf_fix_options;
 
 typedef enum pf_fix_status {
@@ -317,11 +345,16 @@ typedef struct pf_fix_change {
     pf_fix_status status;
     pf_err code;            /* PF_OK unless FAILED */
     const char *message;    /* FAILED: one line naming the file and why */
-    const char *format;     /* "jpeg" or "png"; NULL when FAILED */
+    const char *format;     /* "jpeg", "png", "mp4" or "mov"; NULL when
+                             * FAILED */
     int width, height;      /* of the output as displayed; 0 when FAILED */
     int64_t file_size;      /* bytes written; -1 unless DONE */
     int quality;            /* JPEG quality chosen; 0 for PNG or unless DONE */
-    int encodes;            /* encodes the size search took; 0 unless DONE */
+    int encodes;            /* encodes the size search took; 0 unless DONE
+                             * (a video remux counts none) */
+    double duration;        /* video: seconds of the output; -1 otherwise */
+    double fps;             /* video: frames per second; -1 otherwise */
+    int remuxed;            /* video: streams copied, not re-encoded */
 } pf_fix_change;
 
 typedef struct pf_fix_result pf_fix_result;
@@ -337,11 +370,21 @@ typedef struct pf_fix_result pf_fix_result;
  * a fix that fails leaves nothing in outdir. outdir is created (with its
  * parents) when the first file is written; a dry run writes nothing.
  *
+ * Videos are decoded, turned upright by their rotation metadata, cropped
+ * or padded, scaled, trimmed and reframed as the rules ask, and encoded as
+ * H.264 and AAC in an MP4 with its index at the front, at the bit rate
+ * that fills the size limit without passing it (re-encoded lower when an
+ * attempt overshoots); when the streams already comply and only the
+ * container or the index placement is wrong, they are copied, not
+ * re-encoded.
+ *
  * Returns PF_OK when the fix was attempted: the result then lists each
  * change and each failure (an outdir that cannot be made, a full disk, an
  * undecodable source), the request with its media fields pointing at the
  * new files, and the check of that request. Any other code (bad options,
- * no memory) means no result (*out NULL). The request is not modified. */
+ * no memory, PF_EINTR after pf_ctx_interrupt) means no result (*out NULL);
+ * an interrupted fix removes the file it was writing, and files finished
+ * before it stay. The request is not modified. */
 pf_err pf_fix(pf_ctx *ctx, const pf_schema *schema, const pf_request *req,
               const char *outdir, const pf_fix_options *opts,
               pf_fix_result **out);
@@ -369,7 +412,8 @@ int pf_fix_result_exit_code(const pf_fix_result *result);
 
 /* {"ok", "model", "dry_run", "changes": [{"field", "source", "output",
  * "status", "summary", "warning", "format", "width", "height", "file_size",
- * "quality", "encodes", "error": {"code", "message"}}], "request", "check":
+ * "quality", "encodes", videos also "duration", "fps", "remuxed", "error":
+ * {"code", "message"}}], "request", "check":
  * {the report's JSON}}. Caller frees with pf_free; NULL when out of
  * memory. */
 char *pf_fix_result_to_json(const pf_fix_result *result);

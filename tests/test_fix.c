@@ -1099,9 +1099,9 @@ static void test_failures_leave_nothing(void)
     /* headers that claim too many pixels: refused before allocating */
     expect_failure(d, "image_urls", CORRUPT("huge_65000.jpg"), PF_ELIMIT, 2);
     expect_failure(d, "image_urls", CORRUPT("huge_100000.png"), PF_ELIMIT, 2);
-    /* video where an image goes, and video (later work): cannot fix */
+    /* video where an image goes: cannot fix (videos: test_fix_video.c) */
     expect_failure(g, "promptImage", FIXTURE("mp4_noaudio.mp4"), PF_ECANNOT, 1);
-    expect_failure(a, "video_url", FIXTURE("mp4_size_16000000.mp4"), PF_ECANNOT, 1);
+    expect_failure(a, "image_url", CORRUPT("truncated.mp4"), PF_ECORRUPT, 2);
     /* an output that would still be rejected is not handed over */
     ASSERT_EQ(pf_schema_load_text(ctx, text, sizeof text - 1, "unmeetable", &u), PF_OK);
     expect_failure(u, "image", FIXTURE("jpg_4097x2000.jpg"), PF_ECANNOT, 1);

@@ -138,6 +138,16 @@ ff -f lavfi -i testsrc2=s=320x240:r=25 -t 1 -c:v libvpx-vp9 -deadline realtime -
 ff -f lavfi -i testsrc2=s=640x360:r=25 "${SINE[@]}" -t 1 "${X264[@]}" "${AAC[@]}" \
     "${BX[@]}" "$OUT/mkv_h264.mkv"
 
+# for preflight fix (video): a 270-degree rotation, a clip whose bits are all
+# detail (noise: a size limit binds it), and a 10 s clip long enough to
+# interrupt and to show progress
+ft mp4-rotate "$TMP/rot_base.mp4" "$OUT/mp4_rot270.mp4" 270
+ff -f lavfi -i testsrc2=s=480x270:r=25 "${SINE[@]}" -t 2 -vf noise=alls=30:allf=t \
+    -c:v libx264 -preset ultrafast -crf 20 -pix_fmt yuv420p "${AAC[@]}" \
+    -movflags +faststart "${BX[@]}" "$OUT/mp4_noise_2s.mp4"
+ff -f lavfi -i testsrc2=s=640x360:r=30 "${SINE[@]}" -t 10 "${X264[@]}" "${AAC[@]}" \
+    -movflags +faststart "${BX[@]}" "$OUT/mp4_10s.mp4"
+
 # decimal-MB size boundaries (top-level 'free' atom appended)
 ft pad "$OUT/mp4_h264_640x360_2s.mp4" 16000000 -o "$OUT/mp4_size_16000000.mp4"
 ft pad "$OUT/mp4_h264_640x360_2s.mp4" 15999999 -o "$OUT/mp4_size_15999999.mp4"

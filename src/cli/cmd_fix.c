@@ -1,25 +1,37 @@
 /* preflight fix: parse the request arguments, run pf_fix, print what changed,
- * the request to send and its check. */
+ * the request to send and its check. Ctrl-C asks the library to stop; a
+ * long encode draws its progress on stderr when that is a terminal. */
+#include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+
+/* 128 + SIGINT, as a shell reports a command Ctrl-C ended. */
+#define PF_EXIT_INTERRUPTED 130
 
 const char pf_cli_fix_usage[] =
     "usage: preflight fix --model ID [--schema FILE] [--input REQUEST.json] -o DIR\n"
     "                     [--fit crop|pad|none] [--pad-color RRGGBB|blur]\n"
-    "                     [--max-pixels N] [--dry-run] [--json] [--allow-http]\n"
-    "                     [--verbose]\n"
+    "                     [--max-pixels N] [--max-duration SECONDS] [--dry-run]\n"
+    "                     [--json] [--allow-http] [--verbose]\n"
     "                     FIELD=VALUE | FIELD:=JSON | FIELD=@PATH ...\n"
     "\n"
     "Makes each local media file that breaks a rule of its field, or whose aspect\n"
     "differs from the requested ratio, comply: orientation baked in, metadata\n"
-    "dropped, cropped or padded, resized, converted to an accepted format and\n"
-    "encoded at the highest JPEG quality that fits the size limit. New files go\n"
-    "to DIR, never over the originals, and are checked again with the same rules\n"
-    "before they get their names; files that need nothing are not copied.\n"
-    "Prints each change, the request to send (media fields pointing at the new\n"
-    "files) and its check. Images only, for now.\n"
+    "dropped, cropped or padded, resized, converted to an accepted format.\n"
+    "Images are encoded at the highest JPEG quality that fits the size limit.\n"
+    "Videos are encoded as H.264 and AAC in an MP4 with its index at the front,\n"
+    "at the bit rate that fills the size limit without passing it, scaled to the\n"
+    "requested ratio's resolution at most, trimmed and reframed as the rules ask;\n"
+    "a video whose streams comply but whose container or index placement does\n"
+    "not is copied into a new MP4 without re-encoding. New files go to DIR, never\n"
+    "over the originals, and are checked again with the same rules before they\n"
+    "get their names; files that need nothing are not copied. Prints each change,\n"
+    "the request to send (media fields pointing at the new files) and its check.\n"
+    "A long encode shows its progress on stderr when that is a terminal.\n"
     "\n"
     "  --model ID          a bundled model (see 'preflight models')\n"
     "  --schema FILE       a rules file, or a RunComfy input schema\n"
@@ -30,7 +42,10 @@ const char pf_cli_fix_usage[] =
     "                      unless a rule forbids it; the requested ratio is ignored)\n"
     "  --pad-color COLOR   the pad canvas: RRGGBB (default 000000) or blur;\n"
     "                      transparency is flattened onto it in a JPEG\n"
-    "  --max-pixels N      refuse to decode a larger image (default 100000000)\n"
+    "  --max-pixels N      refuse to decode a larger image or video frame\n"
+    "                      (default 100000000)\n"
+    "  --max-duration SECONDS\n"
+    "                      keep at most this much of each video from its start\n"
     "  --dry-run           print the plan from the probed facts; write nothing\n"
     "  --json              print exactly one JSON object on stdout\n"
     "  --allow-http        probe plain http:// URLs (local test servers)\n"
@@ -38,7 +53,8 @@ const char pf_cli_fix_usage[] =
     "  FIELD=...           the request, as for check\n"
     "\n"
     "exit status: 0 the request to send passes, 1 violations remain or a file\n"
-    "cannot be made to comply, 2 an input could not be read, decoded or written.\n";
+    "cannot be made to comply, 2 an input could not be read, decoded or written,\n"
+    "130 interrupted (Ctrl-C): the file being written is removed.\n";
 
 #define GREEN  "\033[32m"
 #define RED    "\033[31m"
@@ -51,6 +67,75 @@ struct fix_args {
     int json, allow_http, verbose;
     pf_fix_options opts;
 };
+
+/* The context Ctrl-C interrupts; set while pf_fix runs. */
+static pf_ctx *volatile interrupt_ctx;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    pf_ctx_interrupt(interrupt_ctx);
+}
+
+/* The first Ctrl-C asks for a clean stop; the handler then reverts to the
+ * default, so a second one ends the process at once. */
+static void catch_sigint(pf_ctx *ctx)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    interrupt_ctx = ctx;
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+}
+
+/* Progress on stderr, redrawn in place; shown only once an encode has run
+ * for a second, so quick fixes print nothing. */
+struct progress_view {
+    int shown;
+};
+
+static void clock_text(char *buf, size_t size, double s)
+{
+    long t = s < 0 || !isfinite(s) ? 0 : (long)(s + 0.5);
+
+    if (t >= 3600)
+        snprintf(buf, size, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(buf, size, "%ld:%02ld", t / 60, t % 60);
+}
+
+static void draw_progress(void *userdata, const pf_fix_progress *p)
+{
+    struct progress_view *v = userdata;
+    char eta[32] = "", pct[16] = "", frames[48];
+
+    if (!v->shown && (p->done || p->elapsed < 1.0))
+        return;
+    if (p->done) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+        v->shown = 0;
+        return;
+    }
+    v->shown = 1;
+    if (p->total_frames > 0)
+        snprintf(frames, sizeof frames, "frame %lld/%lld", (long long)p->frames,
+                 (long long)p->total_frames);
+    else
+        snprintf(frames, sizeof frames, "frame %lld", (long long)p->frames);
+    if (p->duration > 0)
+        snprintf(pct, sizeof pct, " %3.0f%%", fmin(100, 100 * p->position / p->duration));
+    if (p->eta >= 0) {
+        memcpy(eta, "  ETA ", 7);
+        clock_text(eta + 6, sizeof eta - 6, p->eta);
+    }
+    fprintf(stderr, "\r\033[K  %s  %s%s  %.2f× real time%s%s", p->field, frames, pct,
+            p->speed, eta, p->attempt > 1 ? "  (encode again: size)" : "");
+    fflush(stderr);
+}
 
 static int fail(const struct fix_args *a, pf_err code, const char *message)
 {
@@ -144,6 +229,7 @@ static void print_text(const pf_fix_result *res, const char *model, int dry_run,
 int pf_cli_fix(int argc, char **argv)
 {
     struct fix_args a;
+    struct progress_view view = { 0 };
     pf_ctx *ctx = pf_ctx_new();
     pf_request *req = pf_request_new();
     pf_schema *schema = NULL;
@@ -180,7 +266,8 @@ int pf_cli_fix(int argc, char **argv)
                    pf_cli_option_value(argc, argv, &i, "-o", &v) ||
                    pf_cli_option_value(argc, argv, &i, "--fit", &v) ||
                    pf_cli_option_value(argc, argv, &i, "--pad-color", &v) ||
-                   pf_cli_option_value(argc, argv, &i, "--max-pixels", &v)) {
+                   pf_cli_option_value(argc, argv, &i, "--max-pixels", &v) ||
+                   pf_cli_option_value(argc, argv, &i, "--max-duration", &v)) {
             if (!v || !*v) {
                 status = fail(&a, PF_EUSAGE, "fix: an option needs a value");
                 goto out;
@@ -205,6 +292,17 @@ int pf_cli_fix(int argc, char **argv)
                     status = fail(&a, PF_EUSAGE, msg);
                     goto out;
                 }
+            } else if (strncmp(arg, "--max-duration", 14) == 0) {
+                char *end;
+                double d = strtod(v, &end);
+
+                if (*end || !(d > 0) || !isfinite(d)) {
+                    snprintf(msg, sizeof msg, "fix: --max-duration takes a positive number "
+                             "of seconds, not '%.100s'", v);
+                    status = fail(&a, PF_EUSAGE, msg);
+                    goto out;
+                }
+                a.opts.max_duration = d;
             } else if (strncmp(arg, "--max-pixels", 12) == 0) {
                 char *end;
                 long long n = strtoll(v, &end, 10);
@@ -248,8 +346,21 @@ int pf_cli_fix(int argc, char **argv)
             goto out;
         }
     }
-    if ((rc = pf_fix(ctx, schema, req, a.outdir, &a.opts, &res))) {
+    /* Progress goes where a person watches, never into --json output. */
+    if (!a.json && isatty(STDERR_FILENO)) {
+        a.opts.progress = draw_progress;
+        a.opts.progress_userdata = &view;
+    }
+    catch_sigint(ctx);
+    rc = pf_fix(ctx, schema, req, a.outdir, &a.opts, &res);
+    signal(SIGINT, SIG_DFL);
+    interrupt_ctx = NULL;
+    if (view.shown)
+        fputs("\r\033[K", stderr);
+    if (rc) {
         status = fail(&a, rc, pf_ctx_error(ctx));
+        if (rc == PF_EINTR)
+            status = PF_EXIT_INTERRUPTED;
         goto out;
     }
     /* Each failure once on stderr, as one line naming the file and why,

@@ -7,9 +7,10 @@
  * exists is an output that complies, and a fix that fails leaves nothing
  * behind. Originals are only ever read.
  *
- * The work per input is dispatched on its kind: images to fix_image.c;
- * video will go to a fix_video.c with the same contract (plan in, encoded
- * file out), and everything around it here stays as it is.
+ * The work per input is dispatched on its kind: images to fix_image.c,
+ * videos to fix_video.c, with the same contract (plan in, encoded file
+ * out). An image comes back in memory and is written here; a video is
+ * written by its encoder straight into the temporary file made here.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -119,6 +120,7 @@ static pf_fix_change *add_change(pf_fix_result *r, const char *field,
     memset(c, 0, sizeof *c);
     c->status = status;
     c->file_size = -1;
+    c->duration = c->fps = -1;
     c->field = strdup(field);
     c->source = strdup(source ? source : "");
     return c->field && c->source ? c : NULL;
@@ -212,12 +214,14 @@ static int is_source(const struct source_ids *ids, const char *path)
 
 static const char *format_ext(enum pf__format f)
 {
-    return f == PF__FMT_PNG ? "png" : "jpg";
+    return f == PF__FMT_PNG ? "png" : f == PF__FMT_MP4 ? "mp4" : f == PF__FMT_MOV ? "mov"
+         : "jpg";
 }
 
 static const char *format_name(enum pf__format f)
 {
-    return f == PF__FMT_PNG ? "png" : "jpeg";
+    return f == PF__FMT_PNG ? "png" : f == PF__FMT_MP4 ? "mp4" : f == PF__FMT_MOV ? "mov"
+         : "jpeg";
 }
 
 /* outdir/<source name>.<ext>, with -1, -2... when the name is taken in
@@ -370,10 +374,12 @@ static pf_err first_problem(const pf_report *rep, char *buf, size_t size)
     return PF_OK;
 }
 
-/* Acts on one planned image: encode, write to a temporary file, check it
- * with the field's rules, rename. */
-static pf_err fix_image(struct fixer *f, const char *field, const char *source,
-                        const pf_media_info *info, struct pf__plan *plan)
+/* Acts on one planned input (an image plan, or a video plan): encode
+ * into a temporary file, check it with the field's rules, rename. An
+ * interrupt is returned, not recorded: the whole fix stops. */
+static pf_err fix_one(struct fixer *f, const char *field, const char *source,
+                      const pf_media_info *info, struct pf__plan *plan,
+                      struct pf__video_plan *video)
 {
     pf_ctx *ctx = f->ctx;
     struct pf__fix_output out = { 0 };
@@ -383,7 +389,7 @@ static pf_err fix_image(struct fixer *f, const char *field, const char *source,
     int fd = -1, made = 0;
     pf_err rc, code;
 
-    if ((rc = pf__fix_image(ctx, source, plan, &out)))
+    if (!video && (rc = pf__fix_image(ctx, source, plan, &out)))
         goto failed;
     /* Made when first needed: a request that needs nothing leaves no
      * trace, not even an empty directory. */
@@ -400,10 +406,31 @@ static pf_err fix_image(struct fixer *f, const char *field, const char *source,
         goto failed;
     }
     made = 1;
-    if ((rc = pf__fix_write_all(ctx, fd, out.data, out.len, f->outdir)))
+    if (video) {
+        /* The muxer writes the file by name (its index is moved to the
+         * front by reading it back); it is then opened again to be synced. */
+        if (fchmod(fd, 0644) != 0 || close(fd) != 0) {
+            fd = -1;
+            rc = pf__error(ctx, errno_code(errno), "%s: cannot write: %s", f->outdir,
+                           strerror(errno));
+            goto failed;
+        }
+        fd = -1;
+        if ((rc = pf__fix_video(ctx, source, video, tmp, f->outdir, &out))) {
+            if (rc == PF_EINTR)
+                goto out;
+            goto failed;
+        }
+        if ((fd = open(tmp, O_RDONLY)) < 0) {
+            rc = pf__error(ctx, errno_code(errno), "%s: cannot read back: %s", f->outdir,
+                           strerror(errno));
+            goto failed;
+        }
+    } else if ((rc = pf__fix_write_all(ctx, fd, out.data, out.len, f->outdir))) {
         goto failed;
+    }
     /* On disk before it gets its name, as an ordinary file would be. */
-    if (fchmod(fd, 0644) != 0 || fsync(fd) != 0 || close(fd) != 0) {
+    if ((!video && fchmod(fd, 0644) != 0) || fsync(fd) != 0 || close(fd) != 0) {
         fd = -1;
         rc = pf__error(ctx, errno_code(errno), "%s: cannot write: %s", f->outdir,
                        strerror(errno));
@@ -427,9 +454,13 @@ static pf_err fix_image(struct fixer *f, const char *field, const char *source,
         goto failed;
     }
     made = 0;
+    if (video)
+        plan = &video->geo;
     if (!(c = add_change(f->result, field, source, PF_FIX_DONE)) ||
-        !(c->output = strdup(name)) || !(c->summary = summary(info, plan, &out)) ||
-        (plan->enlarged && !(c->warning = enlarge_warning(plan))) ||
+        !(c->output = strdup(name)) ||
+        !(c->summary = video ? pf__fix_video_summary(info, video, &out)
+                             : summary(info, plan, &out)) ||
+        (plan->enlarged && !(video && out.remuxed) && !(c->warning = enlarge_warning(plan))) ||
         !at_path(f->request, field, name)) {
         rc = pf__error(ctx, PF_ENOMEM, "out of memory");
         goto out;
@@ -440,10 +471,19 @@ static pf_err fix_image(struct fixer *f, const char *field, const char *source,
     c->file_size = (int64_t)out.len;
     c->quality = out.format == PF__FMT_JPEG ? out.quality : 0;
     c->encodes = out.encodes;
+    if (video) {
+        /* As the re-check measured the file, not as planned. */
+        const pf_media_info *written = pf_report_input_count(recheck)
+            ? pf_report_input(recheck, 0, NULL, NULL) : NULL;
+
+        c->duration = written ? written->duration : out.duration;
+        c->fps = written ? written->fps : out.fps;
+        c->remuxed = out.remuxed;
+    }
     pf__log(ctx, "%s: %s -> %s", field, source, name);
     goto out;
 failed:
-    if (rc != PF_ENOMEM)
+    if (rc != PF_ENOMEM && rc != PF_EINTR)
         rc = add_failure(f, field, source, rc, pf_ctx_error(ctx));
 out:
     if (fd >= 0)
@@ -453,6 +493,50 @@ out:
     free(name);
     pf_report_free(recheck);
     pf__fix_output_free(&out);
+    return rc;
+}
+
+/* Plans one video and acts on it (or records the plan). */
+static pf_err fix_video_input(struct fixer *f, const char *field, const char *value,
+                              const pf_media_info *info, const struct pf__media_field *m,
+                              const char *ratio_text, double ratio)
+{
+    pf_ctx *ctx = f->ctx;
+    struct pf__limits lim;
+    struct pf__video_plan *vp = malloc(sizeof *vp);     /* large, and pointed into */
+    pf_fix_change *c;
+    pf_err rc;
+
+    if (!vp)
+        return pf__error(ctx, PF_ENOMEM, "out of memory");
+    pf__fix_limits(m, &lim);
+    if ((rc = pf__fix_plan_video(ctx, &lim, info, value, f->opts, ratio_text, ratio, vp))) {
+        if (rc != PF_ENOMEM && rc != PF_EINTR)
+            rc = add_failure(f, field, value, rc, pf_ctx_error(ctx));
+        goto out;
+    }
+    vp->field = field;
+    vp->progress = f->opts->progress;
+    vp->progress_userdata = f->opts->progress_userdata;
+    if (!f->opts->dry_run) {
+        rc = fix_one(f, field, value, info, NULL, vp);
+        goto out;
+    }
+    if (!(c = add_change(f->result, field, value, PF_FIX_PLANNED)) ||
+        !(c->output = output_name(f, value, vp->format)) ||
+        !(c->summary = pf__fix_video_summary(info, vp, NULL)) ||
+        (vp->geo.enlarged && !vp->remux && !(c->warning = enlarge_warning(&vp->geo)))) {
+        rc = pf__error(ctx, PF_ENOMEM, "out of memory");
+        goto out;
+    }
+    c->format = format_name(vp->format);
+    c->width = vp->remux ? info->width : vp->geo.out_w;
+    c->height = vp->remux ? info->height : vp->geo.out_h;
+    c->duration = vp->duration;
+    c->fps = vp->fps;
+    c->remuxed = vp->remux;
+out:
+    free(vp);
     return rc;
 }
 
@@ -480,9 +564,19 @@ static pf_err fix_input(struct fixer *f, size_t i)
     pf_fix_change *c;
     pf_err rc;
 
+    if (ctx->interrupted)
+        return pf__error(ctx, PF_EINTR, "interrupted");
     if (pf__requested_ratio(f->schema, f->request, field, &ratio_text, &ratio) &&
         f->opts->fit != PF_FIT_NONE && info->width > 0 && info->height > 0 &&
         fabs((double)info->width / info->height / ratio - 1.0) > PF__RATIO_TOLERANCE)
+        needs = 1;
+    /* A video that passes can still be worth a fix: an index at the end
+     * makes a server fetch the whole file before it can probe it, and
+     * --max-duration asks for a trim. */
+    if (!needs && m && info->kind == PF_MEDIA_VIDEO && m->kind != PF_MEDIA_IMAGE &&
+        is_local(value) && (pf__fix_video_index_at_end(value) ||
+                            (f->opts->max_duration > 0 &&
+                             info->duration > f->opts->max_duration + 1e-3)))
         needs = 1;
     if (!needs || !m)
         return PF_OK;
@@ -496,6 +590,8 @@ static pf_err fix_input(struct fixer *f, size_t i)
                   : "a data URI");
         return add_failure(f, field, value, PF_ECANNOT, pf_ctx_error(ctx));
     }
+    if (info->kind == PF_MEDIA_VIDEO && m->kind != PF_MEDIA_IMAGE)
+        return fix_video_input(f, field, value, info, m, ratio_text, ratio);
     if (info->kind != PF_MEDIA_IMAGE) {
         if (m->kind == PF_MEDIA_IMAGE)
             pf__error(ctx, PF_ECANNOT, "%s: the field takes an image, not %s %s",
@@ -511,7 +607,7 @@ static pf_err fix_input(struct fixer *f, size_t i)
                                  &plan)))
         return add_failure(f, field, value, rc, pf_ctx_error(ctx));
     if (!f->opts->dry_run)
-        return fix_image(f, field, value, info, &plan);
+        return fix_one(f, field, value, info, &plan, NULL);
     if (!(c = add_change(f->result, field, value, PF_FIX_PLANNED)) ||
         !(c->output = output_name(f, value, plan.format)) ||
         !(c->summary = summary(info, &plan, NULL)) ||
@@ -692,6 +788,11 @@ char *pf_fix_result_to_json(const pf_fix_result *r)
             cJSON_AddNumberToObject(o, "file_size", (double)c->file_size);
             cJSON_AddNumberToObject(o, "quality", c->quality);
             cJSON_AddNumberToObject(o, "encodes", c->encodes);
+        }
+        if (c->duration >= 0) {
+            cJSON_AddNumberToObject(o, "duration", c->duration);
+            cJSON_AddNumberToObject(o, "fps", c->fps);
+            cJSON_AddBoolToObject(o, "remuxed", c->remuxed);
         }
     }
     if (!(v = cJSON_Parse(r->request_json)))

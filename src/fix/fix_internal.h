@@ -8,7 +8,9 @@
  *
  * Each third-party library is quarantined in its own file, as in the probe
  * module: image_jpeg.c (TurboJPEG), image_png.c (libpng), image_av.c
- * (libavformat/libavcodec decoding and libswscale resampling).
+ * (libavformat/libavcodec decoding and libswscale resampling), video_av.c
+ * (the video transcode and remux: libavformat, libavcodec with libx264 and
+ * AAC, libswscale, libswresample).
  */
 #ifndef PF_FIX_INTERNAL_H
 #define PF_FIX_INTERNAL_H
@@ -31,7 +33,7 @@
 #define PF__JPEG_SLOPE_PRIOR -0.53
 
 /* Formats the fixer can write, as a bit set. */
-enum pf__format { PF__FMT_JPEG = 1, PF__FMT_PNG = 2 };
+enum pf__format { PF__FMT_JPEG = 1, PF__FMT_PNG = 2, PF__FMT_MP4 = 4, PF__FMT_MOV = 8 };
 
 /* ---- image buffers ---- */
 
@@ -109,6 +111,11 @@ pf_err pf__fix_plan_image(pf_ctx *ctx, const struct pf__limits *lim,
                           const pf_fix_options *opts, const char *ratio_text,
                           double ratio, struct pf__plan *plan);
 
+/* Moves a planned size to even numbers, as 4:2:0 video needs, with the
+ * pad placement on the chroma grid; the nearest even size that passes the
+ * rules. ECANNOT when none within a pixel does. */
+pf_err pf__fix_plan_even(pf_ctx *ctx, struct pf__plan *plan, const char *name);
+
 /* Makes the output smaller by about factor (< 1) in each dimension, keeping
  * its aspect and every dimension rule: the fallback when even the lowest
  * quality is too large. ECANNOT when no smaller size passes. */
@@ -118,12 +125,18 @@ pf_err pf__fix_plan_shrink(pf_ctx *ctx, struct pf__plan *plan, double factor,
 /* ---- fix_image.c ---- */
 
 struct pf__fix_output {
-    uint8_t *data;                  /* the encoded file (malloc) */
+    uint8_t *data;                  /* the encoded file (malloc); NULL for a
+                                     * video, written straight to its file */
     size_t len;
     enum pf__format format;
     int w, h;
     int quality;                    /* JPEG only */
     int encodes;
+    /* video only */
+    double duration, fps;
+    int64_t video_rate;             /* bits per second asked of x264; 0 for
+                                     * constant quality or a remux */
+    int remuxed;
 };
 
 /* Decodes path, bakes in its orientation, crops or pads, resizes and
@@ -185,6 +198,128 @@ enum pf__resample { PF__RESAMPLE_LANCZOS, PF__RESAMPLE_AREA,
 pf_err pf__av_resize(pf_ctx *ctx, const char *name,
                      const struct pf__image *src, int w, int h,
                      enum pf__resample filter, struct pf__image *out);
+
+/* ---- fix_video.c ---- */
+
+/* x264's speed against size: "medium", its own default, gives the most
+ * picture per byte of the presets that keep up with the ffmpeg CLI's
+ * habits, and size is what the rules limit (fix_video.c says more). */
+#define PF__X264_PRESET "medium"
+/* Constant quality when no size rule binds: visually lossless for most. */
+#define PF__X264_CRF 20
+/* Encodes tried before giving up on a size limit. */
+#define PF__VIDEO_ATTEMPTS 6
+
+/* One video fix: the picture geometry as for an image (EXIF orientation
+ * 0; the display rotation is baked in separately), then timing, audio and
+ * the bit rate that fills the size limit. */
+struct pf__video_plan {
+    struct pf__limits lim;          /* the field's, capped at the requested
+                                     * ratio's resolution; geo points here */
+    struct pf__plan geo;
+    int rotation;                   /* clockwise degrees turned upright */
+    enum pf__format format;         /* PF__FMT_MP4, or MOV when only that
+                                     * is accepted */
+    int remux;                      /* streams copied, only rewrapped */
+    int fps_num, fps_den;           /* a new constant rate, 0: as is */
+    int64_t max_frames;             /* -1: all */
+    double max_duration;            /* seconds kept, <= 0: all */
+    double src_duration, src_fps;   /* as probed */
+    double duration, fps;           /* of the output, expected */
+    int audio;                      /* keep the sound */
+    int has_audio;                  /* the source has sound */
+    int64_t max_bytes;              /* from size and bit-rate rules, -1 */
+    int64_t video_rate;             /* first attempt, bits/s; 0: CRF */
+    int64_t audio_rate;
+    int size_bound;                 /* the rate fills the size limit: aim
+                                     * for at least PF__VIDEO_FILL_MIN */
+    double first_rate_factor;       /* tests: > 1 forces an overshoot */
+    const char *field;
+    pf_fix_progress_fn progress;
+    void *progress_userdata;
+};
+
+/* Plans the fix of one video from its probed facts (reading the source's
+ * stream headers for the bit rates), the field's limits, the requested
+ * ratio and the options. ECANNOT, naming name, when the rules cannot be
+ * met (too short, no accepted container or codec). */
+pf_err pf__fix_plan_video(pf_ctx *ctx, const struct pf__limits *lim,
+                          const pf_media_info *info, const char *name,
+                          const pf_fix_options *opts, const char *ratio_text,
+                          double ratio, struct pf__video_plan *plan);
+
+/* Writes the planned video to dst (an existing temporary file, replaced),
+ * re-encoding at a lower rate while it comes out over the size limit and
+ * once at a higher one when it wastes more than the limit allows. On
+ * failure dst may hold anything and the caller removes it. */
+pf_err pf__fix_video(pf_ctx *ctx, const char *path, struct pf__video_plan *plan,
+                     const char *dst, const char *dst_name,
+                     struct pf__fix_output *out);
+
+/* "1920×1080 H264 70.1 MB 30.0 s → 1280×720 H.264 15.2 MB 30.0 s at 3.9 Mb/s
+ * (crop 0, 1 encode)"; out NULL for a plan. NULL when out of memory. */
+char *pf__fix_video_summary(const pf_media_info *in, const struct pf__video_plan *plan,
+                            const struct pf__fix_output *out);
+
+/* 1 when path is an MP4 or QuickTime file whose index (moov) comes after
+ * its media data: a server must fetch the whole file before it can probe
+ * it. Reads only the top-level box headers. */
+int pf__fix_video_index_at_end(const char *path);
+
+/* ---- video_av.c (libavformat, libavcodec, libswscale, libswresample) ---- */
+
+/* What the stream headers say beyond the probe's facts. */
+struct pf__av_facts {
+    int64_t video_bit_rate, audio_bit_rate;     /* 0 when unknown */
+    int64_t frames;
+    int audio_channels, audio_sample_rate;
+};
+pf_err pf__av_video_facts(pf_ctx *ctx, const char *path, int64_t max_pixels,
+                          struct pf__av_facts *facts);
+
+/* One attempt at one output file. */
+struct pf__av_job {
+    const char *src;                /* the source, named in messages */
+    const char *dst;                /* the file written (replaced) */
+    const char *dst_name;           /* what messages call it */
+    const char *muxer;              /* "mp4" or "mov" */
+    int rotation;                   /* clockwise degrees to bake in */
+    int disp_w, disp_h;             /* the source as displayed */
+    int crop_x, crop_y, crop_w, crop_h;     /* displayed region kept */
+    int img_x, img_y, img_w, img_h;         /* where it lands */
+    int out_w, out_h, pad;
+    uint32_t pad_rgb;
+    int blur_fill;
+    int fps_num, fps_den;           /* a new constant rate, 0: as is */
+    int64_t max_frames;             /* -1: all */
+    double max_duration;            /* seconds kept, <= 0: all */
+    double audio_seconds;           /* sound kept, <= 0: all */
+    int audio;                      /* keep the sound */
+    int64_t video_rate, max_rate, buffer;   /* bits; video_rate 0: CRF */
+    int64_t audio_rate;
+    int64_t max_pixels;
+    double expect_duration;         /* for progress */
+    int64_t expect_frames;
+    pf_fix_progress_fn progress;
+    void *userdata;
+    const char *field;
+    int attempt;
+};
+
+struct pf__av_written {
+    int64_t bytes, video_bytes, frames;
+    double duration;
+};
+
+/* Decodes, transforms and encodes as H.264 and AAC in an MP4 (or MOV)
+ * with its index at the front. PF_EINTR when the context is interrupted. */
+pf_err pf__av_transcode(pf_ctx *ctx, const struct pf__av_job *job,
+                        struct pf__av_written *written);
+
+/* Copies the main video and audio streams into a new container with its
+ * index at the front, packets untouched. */
+pf_err pf__av_remux(pf_ctx *ctx, const struct pf__av_job *job,
+                    struct pf__av_written *written);
 
 /* ---- fix.c ---- */
 

@@ -491,3 +491,41 @@ pf_err pf__fix_plan_shrink(pf_ctx *ctx, struct pf__plan *p, double factor,
     p->enlarged = enlarges(p);
     return PF_OK;
 }
+
+pf_err pf__fix_plan_even(pf_ctx *ctx, struct pf__plan *p, const char *name)
+{
+    int best_w = 0, best_h = 0, best = INT_MAX;
+
+    /* The nearest even pair that passes, a step down preferred over a
+     * step up (a pixel lost beats a pixel made up). */
+    for (int dw = -1; dw <= 1; dw++)
+        for (int dh = -1; dh <= 1; dh++) {
+            int w = p->out_w + dw, h = p->out_h + dh;
+            int score = abs(dw) * 2 + abs(dh) * 2 + (dw > 0) + (dh > 0);
+
+            if ((w & 1) || (h & 1) || w < 2 || h < 2 || score >= best ||
+                !pf__fix_dims_pass(p->lim, w, h))
+                continue;
+            best = score;
+            best_w = w;
+            best_h = h;
+        }
+    if (best == INT_MAX)
+        return pf__error(ctx, PF_ECANNOT, "%s: no even size near %d×%d passes the "
+                         "field's size and aspect rules", name, p->out_w, p->out_h);
+    if (best_w != p->out_w || best_h != p->out_h) {
+        p->out_w = best_w;
+        p->out_h = best_h;
+        /* A pixel or two cut from the edge, not the picture stretched. */
+        p->aspect_changed = 1;
+        geometry(p);
+    }
+    if (p->pad) {
+        p->img_w = p->img_w & ~1 ? p->img_w & ~1 : 2;
+        p->img_h = p->img_h & ~1 ? p->img_h & ~1 : 2;
+        p->img_x = (p->out_w - p->img_w) / 2 & ~1;
+        p->img_y = (p->out_h - p->img_h) / 2 & ~1;
+    }
+    p->enlarged = enlarges(p);
+    return PF_OK;
+}

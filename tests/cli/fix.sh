@@ -68,7 +68,7 @@ fix_ok() {
     ok
     # ffprobe agrees with what preflight says it wrote
     seen=$(probe "$OUTFILE")
-    codec=$(echo "$C_FORMAT" | sed 's/^jpeg$/mjpeg/')
+    codec=$(echo "$C_FORMAT" | sed 's/^jpeg$/mjpeg/; s/^mp4$/h264/; s/^mov$/h264/')
     [ "$seen" = "$codec,$C_WIDTH,$C_HEIGHT" ] \
         || fail "ffprobe sees $seen; preflight reported ${C_WIDTH}×$C_HEIGHT $codec"
     ok
@@ -166,9 +166,121 @@ run fix --model $DREAMINA --json -o "$TMP/bad" prompt=hi image_urls=@$C/truncate
 expect_status 2 json-corrupt; expect_json ok false
 expect_json changes.0.error.code corrupt
 # exit 1 for what cannot be made to comply
-run fix --model $ALEPH -o "$TMP/bad" prompt=hi video_url=@$F/mp4_size_16000000.mp4
-expect_status 1 video; expect_err "not supported yet"
+run fix --model $GEN3 -o "$TMP/bad" promptText=hi promptImage=@$F/mp4_noaudio.mp4
+expect_status 1 video-for-image; expect_err "takes an image, not a video"
 [ -z "$(ls -A "$TMP/bad" 2>/dev/null)" ] || fail "video fix left $(ls -A "$TMP/bad")"; ok
+
+# ---- video ----
+# ffprobe's view of a video stream: "codec,profile,pix_fmt,width,height"
+vprobe() {
+    ffprobe -v error -select_streams "$2" -show_entries \
+        stream=codec_name,profile,pix_fmt,width,height -of csv=p=0 "$1"
+}
+# the index (moov) before the media data (mdat)
+faststart() {
+    python3 - "$1" <<'PY' || fail "$1: index not at the front"
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+pos, order = 0, []
+while pos + 8 <= len(data):
+    size, kind = struct.unpack(">I4s", data[pos:pos + 8])
+    if size == 1:
+        size = struct.unpack(">Q", data[pos + 8:pos + 16])[0]
+    order.append(kind)
+    if size < 8:
+        break
+    pos += size
+sys.exit(0 if b"moov" in order and b"mdat" in order and order.index(b"moov") < order.index(b"mdat") else 1)
+PY
+    ok
+}
+schema() {
+    printf '{"preflight_rules":1,"model":"test/video","media":{"video":"video"},"input_schema":{"type":"object","properties":{"video":{"type":"string","validations":[%s]}}}}' \
+        "$1" > "$TMP/schema.json"
+}
+
+# Aleph: under 16 MB and framed by the ratio (here the clip is 16:9 already)
+fix_ok $ALEPH video_url "$F/mp4_size_16000000.mp4" ratio=1280:720
+[ "$(vprobe "$OUTFILE" v:0)" = "h264,High,640,360,yuv420p" ] || fail "video stream: $(vprobe "$OUTFILE" v:0)"; ok
+[ "$(ffprobe -v error -select_streams a:0 -show_entries stream=codec_name -of csv=p=0 "$OUTFILE")" = aac ] \
+    || fail "no AAC in $OUTFILE"; ok
+faststart "$OUTFILE"
+holds "BYTES < 16000000"
+case "$OUTFILE" in *.mp4) ok ;; *) fail "not an .mp4: $OUTFILE" ;; esac
+# a phone's portrait clip for a 1280:720 render, cropped; the bundled example
+fix_ok $ALEPH video_url "$F/mp4_vertical_720x1280.mp4" ratio=1280:720
+[ "$(vprobe "$OUTFILE" v:0)" = "h264,High,720,404,yuv420p" ] || fail "crop: $(vprobe "$OUTFILE" v:0)"; ok
+fix_ok $ALEPH video_url "$PF_SOURCE_DIR/examples/phone-clip.mp4" ratio=1280:720 --fit pad
+[ "$(vprobe "$OUTFILE" v:0)" = "h264,High,1280,720,yuv420p" ] || fail "pad: $(vprobe "$OUTFILE" v:0)"; ok
+# index at the end, streams fine: copied, packets untouched
+fix_ok $ALEPH video_url "$F/mp4_moov_end.mp4" ratio=1280:720
+expect_json changes.0.remuxed true; expect_json changes.0.encodes 0
+faststart "$OUTFILE"
+[ "$(ffprobe -v error -select_streams v:0 -show_entries packet=size -of csv=p=0 "$OUTFILE" | md5sum)" = \
+  "$(ffprobe -v error -select_streams v:0 -show_entries packet=size -of csv=p=0 "$F/mp4_moov_end.mp4" | md5sum)" ] \
+    || fail "the remux changed the video packets"
+ok
+# frame rate and duration rules, judged by ffprobe
+schema '{"validation_rule":"fps<=","validation_value":24},{"validation_rule":"duration_seconds<=","validation_value":2}'
+run fix --schema "$TMP/schema.json" --json -o "$TMP/v1" video=@$F/mp4_30fps_3s.mp4
+expect_status 0 fps-duration
+read_change
+[ "$(ffprobe -v error -select_streams v:0 -show_entries stream=r_frame_rate,nb_frames -of csv=p=0 "$C_OUTPUT")" = "24/1,48" ] \
+    || fail "not 48 frames at 24 fps: $(ffprobe -v error -select_streams v:0 -show_entries stream=r_frame_rate,nb_frames -of csv=p=0 "$C_OUTPUT")"
+ok
+# --max-duration trims what breaks no rule
+run fix --model $ALEPH --json -o "$TMP/v2" --max-duration 1 prompt=hi video_url=@$F/mp4_h264_640x360_2s.mp4 ratio=1280:720
+expect_status 0 max-duration
+read_change
+d=$(ffprobe -v error -select_streams v:0 -show_entries stream=duration -of csv=p=0 "$C_OUTPUT")
+awk -v d="$d" 'BEGIN { exit !(d > 0.95 && d <= 1.0) }' || fail "--max-duration 1 gave $d s"; ok
+run fix --model $ALEPH -o "$TMP/u" --max-duration soon prompt=hi
+expect_status 2 bad-max-duration; expect_err "--max-duration"; expect_one_line_err
+# cannot be made to comply: exit 1, one line naming the file, nothing left
+schema '{"validation_rule":"duration_seconds>","validation_value":5}'
+before=$(sha "$F/mp4_noaudio.mp4")
+run fix --schema "$TMP/schema.json" -o "$TMP/v3" video=@$F/mp4_noaudio.mp4
+expect_status 1 too-short; expect_err "$F/mp4_noaudio.mp4"; expect_err "cannot be made longer"
+expect_one_line_err
+[ -z "$(ls -A "$TMP/v3" 2>/dev/null)" ] || fail "too-short left $(ls -A "$TMP/v3")"; ok
+[ "$(sha "$F/mp4_noaudio.mp4")" = "$before" ] || fail "the original changed"; ok
+# unreadable: exit 2
+run fix --model $ALEPH -o "$TMP/v4" prompt=hi video_url=@$C/truncated.mp4
+expect_status 2 truncated-video; expect_err "$C/truncated.mp4"; expect_one_line_err
+[ -z "$(ls -A "$TMP/v4" 2>/dev/null)" ] || fail "truncated left $(ls -A "$TMP/v4")"; ok
+
+# Ctrl-C during an encode: exit 130, the partial file removed, the original kept.
+# (Padded to 9:16 with a blurred fill, the 10 s clip takes seconds to encode.)
+SLOW="ratio=720:1280 --fit pad --pad-color blur"
+before=$(sha "$F/mp4_10s.mp4")
+"$PREFLIGHT" fix --model $ALEPH -o "$TMP/int" prompt=hi video_url=@$F/mp4_10s.mp4 $SLOW \
+    >"$TMP/out" 2>"$TMP/err" &
+pid=$!
+for _ in $(seq 200); do
+    ls -A "$TMP/int" 2>/dev/null | grep -q '^\.preflight' && break
+    sleep 0.05
+done
+ls -A "$TMP/int" 2>/dev/null | grep -q '^\.preflight' || fail "no encode seen running"
+sleep 0.3
+kill -INT $pid
+wait $pid
+STATUS=$?
+ERR=$(cat "$TMP/err")
+expect_status 130 sigint; expect_err "interrupted"; expect_one_line_err
+[ -z "$(ls -A "$TMP/int" 2>/dev/null)" ] || fail "an interrupted fix left $(ls -A "$TMP/int")"; ok
+[ "$(sha "$F/mp4_10s.mp4")" = "$before" ] || fail "the original changed"; ok
+
+# progress on a terminal (script gives one), never with --json
+if command -v script >/dev/null; then
+    # (4 s of the slow case: long enough for the first redraw after a second)
+    script -qec "'$PREFLIGHT' fix --model $ALEPH -o '$TMP/p1' prompt=hi video_url=@$F/mp4_10s.mp4 $SLOW --max-duration 4 >/dev/null" \
+        /dev/null >"$TMP/tty" 2>&1 || fail "fix under a terminal failed: $(cat "$TMP/tty")"
+    grep -q 'frame [0-9]*/120 *[0-9]*%' "$TMP/tty" || fail "no progress on the terminal: $(cat -v "$TMP/tty")"; ok
+    grep -q 'real time.*ETA' "$TMP/tty" || fail "no speed or ETA in the progress: $(cat -v "$TMP/tty")"; ok
+    script -qec "'$PREFLIGHT' fix --json --model $ALEPH -o '$TMP/p2' prompt=hi video_url=@$F/mp4_10s.mp4 $SLOW --max-duration 4 2>&1 >/dev/null" \
+        /dev/null >"$TMP/tty" 2>&1 || fail "fix --json under a terminal failed"
+    [ ! -s "$TMP/tty" ] || fail "stderr not empty with --json: $(cat -v "$TMP/tty")"; ok
+fi
 
 # usage errors: exit 2, one line
 run fix --model $DREAMINA prompt=hi image_urls=@$F/jpg_1500x500.jpg
