@@ -5,6 +5,7 @@
 #ifndef PF_CORE_INTERNAL_H
 #define PF_CORE_INTERNAL_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,7 +32,7 @@ struct pf_ctx {
     /* Set from a signal handler (Ctrl-C): long operations (a transcode,
      * an upload, waiting for a job) stop at the next check with PF_EINTR
      * and clean up. pf_ctx_interrupt() sets it. */
-    volatile int interrupted;
+    volatile sig_atomic_t interrupted;
 };
 
 /* Sets the context's one-line error and returns err, so a detection site

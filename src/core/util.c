@@ -55,7 +55,7 @@ pf_err pf__mkdir_p(pf_ctx *ctx, const char *dir, unsigned mode, const char *what
 
             *p = '\0';
             if (mkdir(path, (mode_t)mode) != 0 && errno != EEXIST)
-                return pf__error(ctx, errno == ENOSPC ? PF_ENOSPC : PF_EIO,
+                return pf__error(ctx, errno == ENOSPC || errno == EDQUOT ? PF_ENOSPC : PF_EIO,
                                  "%s: cannot create the %s: %s", path, what,
                                  strerror(errno));
             *p = c;

@@ -333,34 +333,6 @@ static pf_err errno_code(int e)
     return e == ENOSPC || e == EDQUOT ? PF_ENOSPC : e == ENOENT ? PF_ENOENT : PF_EIO;
 }
 
-/* mkdir -p, refusing a path that exists and is not a directory. */
-static pf_err make_dir(pf_ctx *ctx, const char *dir)
-{
-    char path[PATH_MAX];
-    struct stat st;
-    size_t n = strlen(dir);
-
-    if (n >= sizeof path)
-        return pf__error(ctx, PF_EUSAGE, "%s: path too long", dir);
-    memcpy(path, dir, n + 1);
-    for (char *p = path + 1; ; p++) {
-        if (*p == '/' || *p == '\0') {
-            char c = *p;
-
-            *p = '\0';
-            if (mkdir(path, 0777) != 0 && errno != EEXIST)
-                return pf__error(ctx, errno_code(errno), "%s: cannot create the output "
-                                 "directory: %s", path, strerror(errno));
-            *p = c;
-            if (!c)
-                break;
-        }
-    }
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return pf__error(ctx, PF_EUSAGE, "%s: not a directory", dir);
-    return PF_OK;
-}
-
 static pf_err first_problem(const pf_report *rep, char *buf, size_t size)
 {
     if (pf_report_error_count(rep)) {
@@ -393,7 +365,7 @@ static pf_err fix_one(struct fixer *f, const char *field, const char *source,
         goto failed;
     /* Made when first needed: a request that needs nothing leaves no
      * trace, not even an empty directory. */
-    if (!f->dir_made && (rc = make_dir(ctx, f->outdir)))
+    if (!f->dir_made && (rc = pf__mkdir_p(ctx, f->outdir, 0777, "output directory")))
         goto failed;
     f->dir_made = 1;
     if ((size_t)snprintf(tmp, sizeof tmp, "%s/.preflight-XXXXXX", f->outdir) >= sizeof tmp) {
