@@ -51,7 +51,10 @@ static pf_err walk(const char *rest, cJSON *node, const char *path, media_fn fn,
     child = cJSON_GetObjectItemCaseSensitive(node, part);
     if (!child || cJSON_IsNull(child))
         return PF_OK;
-    snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "." : "", part);
+    /* The path only labels messages ("references[2].uri"); a schema whose
+     * path does not fit is cut short there, never in what is hashed. */
+    if (snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "." : "", part) >= (int)sizeof sub)
+        sub[sizeof sub - 2] = '~';
     if (each) {
         cJSON *e;
         int i = 0;
@@ -61,7 +64,8 @@ static pf_err walk(const char *rest, cJSON *node, const char *path, media_fn fn,
         cJSON_ArrayForEach(e, child) {
             char elem[540];
 
-            snprintf(elem, sizeof elem, "%s[%d]", sub, i++);
+            if (snprintf(elem, sizeof elem, "%s[%d]", sub, i++) >= (int)sizeof elem)
+                elem[sizeof elem - 2] = '~';
             rc = rest[n] ? walk(rest + n + 1, e, elem, fn, ud) : fn(ud, elem, e);
             if (rc)
                 return rc;

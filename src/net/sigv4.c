@@ -84,6 +84,10 @@ static void pf__str_add(struct pf__str *b, const char *s, size_t n)
 {
     if (b->nomem)
         return;
+    if (n >= SIZE_MAX / 4 - b->len) {   /* the doubling below must not wrap */
+        b->nomem = 1;
+        return;
+    }
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         char *grown;
@@ -365,7 +369,7 @@ pf_err pf__sigv4_presign(pf_ctx *ctx, const struct pf__aws_creds *c,
     q[nq++] = (struct pf__sigv4_param){"X-Amz-Signature", signature};
     if (!(query = pf__canonical_query(q, nq)))
         goto nomem;
-    pf__str_add(&u, p->base, (size_t)(prefix - p->base));
+    pf__str_add(&u, p->base, strlen(p->base) - strlen(prefix));  /* scheme://host */
     pf__str_cat(&u, path);
     pf__str_cat(&u, "?");
     pf__str_cat(&u, query);
