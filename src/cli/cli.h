@@ -89,9 +89,11 @@ int pf_cli_job_option(int argc, char **argv, int *i, struct pf_cli_job_args *a,
 /* Opens the ledger as the options say. */
 pf_err pf_cli_jobs_open(pf_ctx *ctx, const struct pf_cli_job_args *a, pf_jobs **out);
 
-/* Ctrl-C asks ctx's long operations to stop (pf_ctx_interrupt); a third
- * Ctrl-C ends the process at once. */
-void pf_cli_catch_interrupt(pf_ctx *ctx);
+/* Ctrl-C asks ctx's long operations to stop (pf_ctx_interrupt); the
+ * presses_to_exit-th Ctrl-C ends the process at once, with status 130
+ * (interrupt.c). Release restores the default before ctx is freed. */
+void pf_cli_catch_interrupt(pf_ctx *ctx, int presses_to_exit);
+void pf_cli_release_interrupt(void);
 
 /* The live status line on a terminal (stderr), and its end. */
 void pf_cli_job_progress(void *userdata, const pf_job *job, const pf_job_progress *p);

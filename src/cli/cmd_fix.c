@@ -68,29 +68,6 @@ struct fix_args {
     pf_fix_options opts;
 };
 
-/* The context Ctrl-C interrupts; set while pf_fix runs. */
-static pf_ctx *volatile interrupt_ctx;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    pf_ctx_interrupt(interrupt_ctx);
-}
-
-/* The first Ctrl-C asks for a clean stop; the handler then reverts to the
- * default, so a second one ends the process at once. */
-static void catch_sigint(pf_ctx *ctx)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof sa);
-    interrupt_ctx = ctx;
-    sa.sa_handler = on_sigint;
-    sa.sa_flags = SA_RESETHAND;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-}
-
 /* Progress on stderr, redrawn in place; shown only once an encode has run
  * for a second, so quick fixes print nothing. */
 struct progress_view {
@@ -351,10 +328,10 @@ int pf_cli_fix(int argc, char **argv)
         a.opts.progress = draw_progress;
         a.opts.progress_userdata = &view;
     }
-    catch_sigint(ctx);
+    /* The first Ctrl-C stops cleanly, a second ends the process at once. */
+    pf_cli_catch_interrupt(ctx, 2);
     rc = pf_fix(ctx, schema, req, a.outdir, &a.opts, &res);
-    signal(SIGINT, SIG_DFL);
-    interrupt_ctx = NULL;
+    pf_cli_release_interrupt();
     if (view.shown)
         fputs("\r\033[K", stderr);
     if (rc) {

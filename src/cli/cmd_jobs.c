@@ -199,31 +199,6 @@ pf_err pf_cli_jobs_open(pf_ctx *ctx, const struct pf_cli_job_args *a, pf_jobs **
     return pf_jobs_open(ctx, &o, out);
 }
 
-static pf_ctx *volatile interrupt_ctx;
-static volatile sig_atomic_t interrupts;
-
-static void on_interrupt(int sig)
-{
-    (void)sig;
-    if (++interrupts >= 3)
-        _exit(130);
-    pf_ctx_interrupt(interrupt_ctx);
-}
-
-void pf_cli_catch_interrupt(pf_ctx *ctx)
-{
-    struct sigaction sa;
-
-    interrupt_ctx = ctx;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_interrupt;
-    sigemptyset(&sa.sa_mask);
-    /* No SA_RESTART: a process blocked on another's lock must wake up.
-     * SIGTERM is left alone: a shutdown is not a request to cancel a paid
-     * job, and the ledger survives an abrupt end. */
-    sigaction(SIGINT, &sa, NULL);
-}
-
 static int progress_shown;
 
 void pf_cli_job_progress(void *userdata, const pf_job *job, const pf_job_progress *p)
@@ -469,7 +444,7 @@ static int with_job(const char *name, int argc, char **argv, int takes, cmd_fn f
     }
     if ((status = parse(&c, argc, argv, takes)) >= 0)
         goto out;
-    pf_cli_catch_interrupt(c.ctx);
+    pf_cli_catch_interrupt(c.ctx, 3);
     if ((rc = pf_cli_jobs_open(c.ctx, &c.a, &c.jobs)) ||
         (c.id && (rc = pf_jobs_get(c.jobs, c.id, &job)))) {
         status = fail_ctx(&c, rc);
@@ -480,6 +455,7 @@ out:
     pf_cli_job_progress_end();
     pf_job_free(job);
     pf_jobs_close(c.jobs);
+    pf_cli_release_interrupt();
     pf_ctx_free(c.ctx);
     return status;
 }
@@ -792,7 +768,7 @@ int pf_cli_submit(int argc, char **argv)
         status = pf_report_exit_code(report);
         goto out;
     }
-    pf_cli_catch_interrupt(c.ctx);
+    pf_cli_catch_interrupt(c.ctx, 3);
     if ((rc = pf_cli_jobs_open(c.ctx, &c.a, &c.jobs)) ||
         (rc = pf_jobs_submit(c.jobs, schema, report, &so, &job))) {
         status = fail_ctx(&c, rc);
@@ -812,6 +788,7 @@ out:
     pf_report_free(report);
     pf_schema_free(schema);
     pf_request_free(req);
+    pf_cli_release_interrupt();
     pf_ctx_free(c.ctx);
     free(fields);
     return status;

@@ -306,7 +306,7 @@ int pf_cli_run(int argc, char **argv)
             goto out;
         }
     }
-    pf_cli_catch_interrupt(ctx);
+    pf_cli_catch_interrupt(ctx, 3);
     /* 1. check, or fix and check */
     if (a.fix) {
         pf_fix_options fo;
@@ -392,6 +392,7 @@ out:
     pf_report_free(report);
     pf_schema_free(schema);
     pf_request_free(req);
+    pf_cli_release_interrupt();
     pf_ctx_free(ctx);
     free(fields);
     free(inputs);

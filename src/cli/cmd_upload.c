@@ -65,14 +65,6 @@ const char pf_cli_upload_usage[] =
     "\n"
     "exit status: 0 uploaded (or already there) and verified, 2 it was not.\n";
 
-static pf_ctx *interrupt_ctx;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    pf_ctx_interrupt(interrupt_ctx);
-}
-
 struct bar {
     int on;
     struct timespec start;
@@ -156,7 +148,6 @@ int pf_cli_upload(int argc, char **argv)
     int json = 0, verbose = 0, inline_mode = 0, modes, stdin_used = 0;
     int status = PF_EXIT_ERROR;
     struct bar bar;
-    struct sigaction sa, old_sa;
     char msg[600];
     pf_err rc;
 
@@ -270,13 +261,9 @@ int pf_cli_upload(int argc, char **argv)
     o.progress = draw_bar;
     o.progress_userdata = &bar;
     /* Ctrl-C stops the transfer cleanly instead of killing it mid-write. */
-    interrupt_ctx = ctx;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_sa);
+    pf_cli_catch_interrupt(ctx, 2);
     rc = pf_upload_file(ctx, file, &o, &up);
-    sigaction(SIGINT, &old_sa, NULL);
+    pf_cli_release_interrupt();
     if (bar.drawn)
         fputc('\n', stderr);
     if (rc != PF_OK) {
