@@ -119,3 +119,16 @@ pf_err pf_cli_load_request(pf_ctx *ctx, const char *command,
     }
     return PF_OK;
 }
+
+int pf_cli_parse_fit(const char *word, int *fit)
+{
+    if (strcmp(word, "crop") == 0)
+        *fit = PF_FIT_CROP;
+    else if (strcmp(word, "pad") == 0)
+        *fit = PF_FIT_PAD;
+    else if (strcmp(word, "none") == 0)
+        *fit = PF_FIT_NONE;
+    else
+        return -1;
+    return 0;
+}

@@ -48,6 +48,13 @@ void pf_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* In --json mode a failure is still exactly one JSON object on stdout. */
 void pf_cli_json_error(pf_err code, const char *message);
 
+/* A failure said once: the line on stderr and, in --json mode, the JSON
+ * object on stdout. Returns PF_EXIT_ERROR. */
+int pf_cli_fail(int json, pf_err code, const char *message);
+
+/* --fit crop|pad|none into PF_FIT_*: 0, or -1 for any other word (fix, run). */
+int pf_cli_parse_fit(const char *word, int *fit);
+
 /* 1 when stream is a terminal and NO_COLOR is unset. */
 int pf_cli_use_color(FILE *stream);
 

@@ -38,10 +38,7 @@ struct check_args {
 
 static int fail(const struct check_args *a, pf_err code, const char *message)
 {
-    pf_cli_error("%s", message);
-    if (a->json)
-        pf_cli_json_error(code, message);
-    return PF_EXIT_ERROR;
+    return pf_cli_fail(a->json, code, message);
 }
 
 int pf_cli_check(int argc, char **argv)

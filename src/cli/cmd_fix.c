@@ -116,23 +116,7 @@ static void draw_progress(void *userdata, const pf_fix_progress *p)
 
 static int fail(const struct fix_args *a, pf_err code, const char *message)
 {
-    pf_cli_error("%s", message);
-    if (a->json)
-        pf_cli_json_error(code, message);
-    return PF_EXIT_ERROR;
-}
-
-static int parse_fit(const char *v, int *fit)
-{
-    if (strcmp(v, "crop") == 0)
-        *fit = PF_FIT_CROP;
-    else if (strcmp(v, "pad") == 0)
-        *fit = PF_FIT_PAD;
-    else if (strcmp(v, "none") == 0)
-        *fit = PF_FIT_NONE;
-    else
-        return -1;
-    return 0;
+    return pf_cli_fail(a->json, code, message);
 }
 
 /* RRGGBB (a leading '#' allowed), or "blur". */
@@ -256,7 +240,7 @@ int pf_cli_fix(int argc, char **argv)
             } else if (strncmp(arg, "--input", 7) == 0) {
                 a.input = v;
             } else if (strncmp(arg, "--fit", 5) == 0) {
-                if (parse_fit(v, &a.opts.fit) != 0) {
+                if (pf_cli_parse_fit(v, &a.opts.fit) != 0) {
                     snprintf(msg, sizeof msg, "fix: --fit takes crop, pad or none, "
                              "not '%.100s'", v);
                     status = fail(&a, PF_EUSAGE, msg);

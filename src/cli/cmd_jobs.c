@@ -349,9 +349,7 @@ struct cmd {
 static int fail(const struct cmd *c, pf_err code, const char *message)
 {
     pf_cli_job_progress_end();
-    pf_cli_error("%s", message);
-    if (c->a.json)
-        pf_cli_json_error(code, message);
+    pf_cli_fail(c->a.json, code, message);
     return pf_cli_job_exit(code) == PF_EXIT_OK ? PF_EXIT_ERROR : pf_cli_job_exit(code);
 }
 

@@ -59,9 +59,7 @@ int pf_cli_models(int argc, char **argv)
         goto out;
     }
     if ((rc = pf_models_foreach(ctx, print_model, &l))) {
-        pf_cli_error("%s", pf_ctx_error(ctx));
-        if (json)
-            pf_cli_json_error(rc, pf_ctx_error(ctx));
+        pf_cli_fail(json, rc, pf_ctx_error(ctx));
         goto out;
     }
     if (l.array) {

@@ -82,9 +82,7 @@ struct run_args {
 static int fail(const struct run_args *a, pf_err code, const char *message)
 {
     pf_cli_job_progress_end();
-    pf_cli_error("%s", message);
-    if (a->job.json)
-        pf_cli_json_error(code, message);
+    pf_cli_fail(a->job.json, code, message);
     return pf_cli_job_exit(code) == PF_EXIT_OK ? PF_EXIT_ERROR : pf_cli_job_exit(code);
 }
 
@@ -119,19 +117,6 @@ static pf_err host(void *userdata, pf_ctx *ctx, const char *field, const char *p
     *url = strdup(pf_upload_get(up)->get_url);
     pf_upload_free(up);
     return *url ? PF_OK : PF_ENOMEM;
-}
-
-static int parse_fit(const char *v, int *fit)
-{
-    if (strcmp(v, "crop") == 0)
-        *fit = PF_FIT_CROP;
-    else if (strcmp(v, "pad") == 0)
-        *fit = PF_FIT_PAD;
-    else if (strcmp(v, "none") == 0)
-        *fit = PF_FIT_NONE;
-    else
-        return -1;
-    return 0;
 }
 
 /* Parses argv; -1 to go on, else the exit status. */
@@ -186,7 +171,7 @@ static int parse(struct run_args *a, int argc, char **argv, char **fields, int *
             } else if (strncmp(arg, "--input", 7) == 0) {
                 a->input = v;
             } else if (strncmp(arg, "--fit", 5) == 0) {
-                if (parse_fit(v, &a->fit) != 0)
+                if (pf_cli_parse_fit(v, &a->fit) != 0)
                     return fail(a, PF_EUSAGE, "run: --fit takes crop, pad or none");
             } else if (strncmp(arg, "--upload", 8) == 0) {
                 a->up.mode = PF_UPLOAD_S3;

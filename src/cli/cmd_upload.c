@@ -267,9 +267,7 @@ int pf_cli_upload(int argc, char **argv)
     if (bar.drawn)
         fputc('\n', stderr);
     if (rc != PF_OK) {
-        pf_cli_error("%s", pf_ctx_error(ctx));
-        if (json)
-            pf_cli_json_error(rc, pf_ctx_error(ctx));
+        pf_cli_fail(json, rc, pf_ctx_error(ctx));
         goto out;
     }
     /* Said, not fatal: see pf_upload_file. */

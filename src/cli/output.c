@@ -157,3 +157,11 @@ void pf_cli_print_report(FILE *out, const pf_report *r, int color)
         fprintf(out, "%s%sPASS%s%s\n", bold, green, reset,
                 nw ? (nw == 1 ? " with 1 warning" : " with warnings") : "");
 }
+
+int pf_cli_fail(int json, pf_err code, const char *message)
+{
+    pf_cli_error("%s", message);
+    if (json)
+        pf_cli_json_error(code, message);
+    return PF_EXIT_ERROR;
+}
