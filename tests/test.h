@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <unistd.h>
 
 
 #define FAIL_AT(...)                                                         \
@@ -81,5 +83,37 @@ static inline const char *pf_test_path(const char *envvar, const char *name)
 }
 #define FIXTURE(name) pf_test_path("PF_FIXTURES", name)
 #define CORRUPT(name) pf_test_path("PF_CORRUPT", name)
+
+/* A fresh directory under $TMPDIR named prefix-XXXXXX (one of 8 rotating
+ * buffers), and the removal of it with the files in it. */
+static inline char *pf_test_make_dir(const char *prefix)
+{
+    static char path[8][256];
+    static int slot;
+    char *p = path[slot++ % 8];
+    const char *tmp = getenv("TMPDIR");
+
+    snprintf(p, 256, "%s/%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", prefix);
+    if (!mkdtemp(p))
+        FAIL_AT("mkdtemp %s failed", p);
+    return p;
+}
+
+static inline void pf_test_remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[600];
+
+    if (!d)
+        return;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    closedir(d);
+    rmdir(dir);
+}
 
 #endif

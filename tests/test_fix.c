@@ -59,34 +59,14 @@ static void spit(const char *path, const void *data, size_t len)
     ASSERT(fclose(f) == 0);
 }
 
-/* A fresh output directory under $TMPDIR, and its removal. */
 static char *make_dir(void)
 {
-    static char path[8][256];
-    static int slot;
-    char *p = path[slot++ % 8];
-    const char *tmp = getenv("TMPDIR");
-
-    snprintf(p, 256, "%s/pf-fix-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    ASSERT(mkdtemp(p));
-    return p;
+    return pf_test_make_dir("pf-fix");
 }
 
 static void remove_dir(const char *dir)
 {
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[600];
-
-    if (!d)
-        return;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
-    closedir(d);
-    rmdir(dir);
+    pf_test_remove_dir(dir);
 }
 
 /* How many entries dir holds, and how many of them are temporaries. */
