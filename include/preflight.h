@@ -12,15 +12,57 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>    /* memset, for the pf_*_init() functions */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define PF_VERSION_MAJOR 0
-#define PF_VERSION_MINOR 1
-#define PF_VERSION_PATCH 0
-#define PF_VERSION "0.1.0"
+/* PF_VERSION_MAJOR/MINOR/PATCH, PF_VERSION ("0.2.0") and PF_VERSION_NUM
+ * (0xMMmmpp, comparable: PF_VERSION_NUM >= 0x000200), generated from the
+ * one version in CMakeLists.txt's project(). pf_version() says which
+ * library is actually loaded. */
+#include "preflight_version.h"
+
+/* Only the functions marked PF_EXTERN are exported from libpreflight.so;
+ * the library is built with -fvisibility=hidden, so its internal pf__
+ * symbols are not part of the ABI. */
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define PF_EXTERN __attribute__((visibility("default")))
+#else
+#define PF_EXTERN
+#endif
+
+/*
+ * ABI. The soname (libpreflight.so.N, N = PF_SOVERSION in CMakeLists.txt)
+ * changes when an exported function is removed or changes its signature,
+ * an enum value or error code changes meaning, or a struct changes in any
+ * way other than those below. Everything else is added without a new
+ * soname:
+ *  - functions are only ever added;
+ *  - structs the library allocates and hands out by pointer (pf_violation,
+ *    pf_fix_change, pf_upload_info, pf_job_output, the progress structs,
+ *    and pf_media_info from pf_report_input) grow only at their end: an
+ *    older program reads a prefix of them;
+ *  - structs the caller allocates (pf_media_info given to pf_probe, and
+ *    the pf_*_options structs) begin with a size_t size that the caller
+ *    sets to its own sizeof, through the static inline pf_*_init()
+ *    functions or the PF_*_INIT macros below, which are compiled into the
+ *    caller. The library reads (and pf_probe writes) only the first size
+ *    bytes: fields an older program does not know keep their defaults, and
+ *    it never writes past the end of an older program's struct. A newer
+ *    program's struct is accepted by an older library when the fields
+ *    that library does not know are zero (the defaults), and refused with
+ *    PF_EUSAGE otherwise, as Linux's openat2() and clone3() do. A size of
+ *    0 (a struct zeroed but never initialised) is PF_EUSAGE too, so that
+ *    no option is silently ignored.
+ */
+
+/* The version of the loaded library, "0.2.0". Compare with PF_VERSION to
+ * detect a program built against another header. */
+PF_EXTERN const char *pf_version(void);
+/* The same as a number comparable with PF_VERSION_NUM. */
+PF_EXTERN unsigned pf_version_num(void);
 
 /*
  * Error codes. Append-only: a code never changes its number or its name,
@@ -61,16 +103,61 @@ typedef enum pf_err {
 } pf_err;
 
 /* Static message and stable snake_case name of a code ("not_found"). */
-const char *pf_strerror(pf_err err);
-const char *pf_err_name(pf_err err);
+PF_EXTERN const char *pf_strerror(pf_err err);
+PF_EXTERN const char *pf_err_name(pf_err err);
 
 /* Frees memory returned by this library (JSON strings). Accepts NULL. */
-void pf_free(void *p);
+PF_EXTERN void pf_free(void *p);
 
 /* A byte count as a person reads it, in decimal units and truncated, so a
  * size just under a limit never reads as the limit ("4.69 MB" for
  * 4,699,999 bytes). Always NUL-terminates buf. */
-void pf_format_size(char *buf, size_t size, int64_t bytes);
+PF_EXTERN void pf_format_size(char *buf, size_t size, int64_t bytes);
+
+/* ---- process-wide state ------------------------------------------------- */
+
+/*
+ * What the library does to the whole process, and how a program controls
+ * it. Everything else lives in a pf_ctx.
+ *
+ *  - FFmpeg's log: libav* keep one log level and callback per process. On
+ *    first use of FFmpeg (probing a video, fixing any media) the library
+ *    sets the level to AV_LOG_QUIET and installs a callback that keeps the
+ *    first error of the calling thread for its message ("moov atom not
+ *    found") and passes other threads' lines to av_log_default_callback.
+ *    With PF_GLOBAL_KEEP_AV_LOG it touches neither: the program's own
+ *    policy stands, and messages lose FFmpeg's detail.
+ *  - libcurl: curl_global_init(CURL_GLOBAL_DEFAULT) runs once, from
+ *    pf_global_init() or else lazily before the first HTTP request. A
+ *    program that uses libcurl itself on other threads should call
+ *    pf_global_init() (or curl_global_init) first.
+ *  - Environment: the documented variables (PREFLIGHT_RULES_DIR, the
+ *    tokens and AWS_* of the job and upload functions, XDG_STATE_HOME and
+ *    HOME) and two knobs the tests use, read when a context or a ledger is
+ *    made: PREFLIGHT_RETRY_BASE_MS (the first retry's backoff),
+ *    PREFLIGHT_POLL_MS (the first wait between status queries) and
+ *    PREFLIGHT_STALL_MS (the tests shorten stall detection with it).
+ *    PF_GLOBAL_IGNORE_ENV ignores the PREFLIGHT_* ones, so the program's
+ *    user cannot change what the program chose.
+ *  - Locale: the library formats and parses numbers in the C locale
+ *    whatever setlocale() the program made (per thread, with uselocale),
+ *    so messages, reports and JSON read "1.33", never "1,33". Text it hands
+ *    back is UTF-8 ("6000×4000").
+ *  - Signals: none are installed; pf_ctx_interrupt() is for the program's
+ *    own SIGINT handler.
+ */
+enum {
+    PF_GLOBAL_DEFAULT = 0,
+    PF_GLOBAL_KEEP_AV_LOG = 1 << 0,     /* leave FFmpeg's log policy alone */
+    PF_GLOBAL_IGNORE_ENV = 1 << 1       /* ignore the PREFLIGHT_* knobs */
+};
+
+/* Fixes the flags above and initialises libcurl. Optional: without it the
+ * first use of any part fixes PF_GLOBAL_DEFAULT. Idempotent and safe from
+ * any thread: the first call (or first use) fixes the flags, later calls
+ * change nothing and return the first result. PF_EINTERNAL when libcurl
+ * cannot initialise. Nothing needs undoing at exit. */
+PF_EXTERN pf_err pf_global_init(unsigned flags);
 
 /* ---- context ------------------------------------------------------------ */
 
@@ -78,33 +165,33 @@ typedef struct pf_ctx pf_ctx;
 
 /* A context carries options and the last error message. Not thread-safe:
  * use one context per thread. Returns NULL only when out of memory. */
-pf_ctx *pf_ctx_new(void);
+PF_EXTERN pf_ctx *pf_ctx_new(void);
 /* Accepts NULL; safe to call once per context. */
-void pf_ctx_free(pf_ctx *ctx);
+PF_EXTERN void pf_ctx_free(pf_ctx *ctx);
 
 /* The message of the last failure in this context: one line naming the file
  * or URL and the reason. Empty string when nothing failed. Valid until the
  * next call that fails in this context. */
-const char *pf_ctx_error(const pf_ctx *ctx);
+PF_EXTERN const char *pf_ctx_error(const pf_ctx *ctx);
 
 /* Where bundled model rules are searched first; NULL restores the default
  * ($PREFLIGHT_RULES_DIR, then the installed rules). The string is copied. */
-pf_err pf_ctx_set_rules_dir(pf_ctx *ctx, const char *dir);
+PF_EXTERN pf_err pf_ctx_set_rules_dir(pf_ctx *ctx, const char *dir);
 
 /* Allow plain http:// URLs to be probed (local test servers). Without it an
  * http:// media URL is a violation, since the APIs fetch over HTTPS only. */
-void pf_ctx_set_allow_http(pf_ctx *ctx, int allow);
+PF_EXTERN void pf_ctx_set_allow_http(pf_ctx *ctx, int allow);
 
 /* Asks the long operations running with this context (a video transcode,
  * an upload, a wait for a job) to stop at their next check, clean up what
  * they wrote and return PF_EINTR. Async-signal-safe: call it from a SIGINT
  * handler. */
-void pf_ctx_interrupt(pf_ctx *ctx);
+PF_EXTERN void pf_ctx_interrupt(pf_ctx *ctx);
 
 /* Optional diagnostic sink for --verbose. Messages never contain secrets or
  * URL query strings. */
 typedef void (*pf_log_fn)(void *userdata, const char *line);
-void pf_ctx_set_log(pf_ctx *ctx, pf_log_fn fn, void *userdata);
+PF_EXTERN void pf_ctx_set_log(pf_ctx *ctx, pf_log_fn fn, void *userdata);
 
 /* ---- probing ------------------------------------------------------------ */
 
@@ -149,13 +236,13 @@ typedef struct pf_media_info {
 /* Probes a local path, an http(s) URL or a data: URI. Reads headers only:
  * no full decode, no allocation from a header's claimed size. On failure
  * returns the code, sets the context's message and leaves *info zeroed. */
-pf_err pf_probe(pf_ctx *ctx, const char *path_or_url, pf_media_info *info);
+PF_EXTERN pf_err pf_probe(pf_ctx *ctx, const char *path_or_url, pf_media_info *info);
 
 /* The facts as a JSON object text; caller frees with pf_free(). NULL when
  * out of memory. */
-char *pf_media_info_to_json(const pf_media_info *info);
+PF_EXTERN char *pf_media_info_to_json(const pf_media_info *info);
 
-const char *pf_media_kind_name(pf_media_kind kind);
+PF_EXTERN const char *pf_media_kind_name(pf_media_kind kind);
 
 /* ---- schemas ------------------------------------------------------------ */
 
@@ -164,54 +251,54 @@ typedef struct pf_schema pf_schema;
 /* Loads a bundled model by its documented path. RunComfy is the default
  * provider ("runwayml/runway-aleph/video-to-video"); others are prefixed
  * ("cometapi:runwayml/v1/video_to_video"). On failure *out is NULL. */
-pf_err pf_schema_load_model(pf_ctx *ctx, const char *model_id,
+PF_EXTERN pf_err pf_schema_load_model(pf_ctx *ctx, const char *model_id,
                             pf_schema **out);
 
 /* Loads a schema file: either a preflight rules file (as in rules/) or a
  * RunComfy input schema copied verbatim from a model's docs page. model_id
  * names it in reports (may be NULL). On failure *out is NULL. */
-pf_err pf_schema_load_file(pf_ctx *ctx, const char *path,
+PF_EXTERN pf_err pf_schema_load_file(pf_ctx *ctx, const char *path,
                            const char *model_id, pf_schema **out);
 
 /* Same, from a JSON text in memory (fuzzing, embedding). */
-pf_err pf_schema_load_text(pf_ctx *ctx, const char *text, size_t len,
+PF_EXTERN pf_err pf_schema_load_text(pf_ctx *ctx, const char *text, size_t len,
                            const char *name, pf_schema **out);
 
-void pf_schema_free(pf_schema *schema);
-const char *pf_schema_model(const pf_schema *schema);
-const char *pf_schema_provider(const pf_schema *schema);
+PF_EXTERN void pf_schema_free(pf_schema *schema);
+PF_EXTERN const char *pf_schema_model(const pf_schema *schema);
+PF_EXTERN const char *pf_schema_provider(const pf_schema *schema);
 
 /* Calls fn once per bundled model, sorted by id. Returns the first error
  * met while reading the rules directory. */
 typedef void (*pf_model_fn)(void *userdata, const char *id,
                             const char *provider, const char *title);
-pf_err pf_models_foreach(pf_ctx *ctx, pf_model_fn fn, void *userdata);
+PF_EXTERN pf_err pf_models_foreach(pf_ctx *ctx, pf_model_fn fn, void *userdata);
 
 /* ---- requests ----------------------------------------------------------- */
 
 typedef struct pf_request pf_request;
 
-pf_request *pf_request_new(void);
-void pf_request_free(pf_request *req);
+PF_EXTERN pf_request *pf_request_new(void);
+PF_EXTERN void pf_request_free(pf_request *req);
 
 /* Reads a request JSON object from a file ("-" is stdin). Media values may
  * be URLs, data URIs or local paths. Fields already set are replaced. */
-pf_err pf_request_load_file(pf_ctx *ctx, pf_request *req, const char *path);
+PF_EXTERN pf_err pf_request_load_file(pf_ctx *ctx, pf_request *req, const char *path);
 
 /* FIELD=VALUE: a string. Setting a field again appends, turning it into an
  * array; a scalar given for an array field becomes a one-element array at
  * check time. */
-pf_err pf_request_add_string(pf_ctx *ctx, pf_request *req, const char *field,
+PF_EXTERN pf_err pf_request_add_string(pf_ctx *ctx, pf_request *req, const char *field,
                              const char *value);
 /* FIELD:=JSON: a raw JSON value. */
-pf_err pf_request_add_json(pf_ctx *ctx, pf_request *req, const char *field,
+PF_EXTERN pf_err pf_request_add_json(pf_ctx *ctx, pf_request *req, const char *field,
                            const char *json);
 /* FIELD=@PATH: a local media file. */
-pf_err pf_request_add_file(pf_ctx *ctx, pf_request *req, const char *field,
+PF_EXTERN pf_err pf_request_add_file(pf_ctx *ctx, pf_request *req, const char *field,
                            const char *path);
 
 /* The request as JSON (caller frees with pf_free). */
-char *pf_request_to_json(const pf_request *req);
+PF_EXTERN char *pf_request_to_json(const pf_request *req);
 
 /* ---- checking ----------------------------------------------------------- */
 
@@ -241,37 +328,37 @@ typedef struct pf_input_error {
  * check was made (the report then says whether it passed); media that could
  * not be probed are recorded as input errors in the report and checking
  * goes on. Any other code means no report (*out NULL). */
-pf_err pf_check(pf_ctx *ctx, const pf_schema *schema, const pf_request *req,
+PF_EXTERN pf_err pf_check(pf_ctx *ctx, const pf_schema *schema, const pf_request *req,
                 pf_report **out);
 
-void pf_report_free(pf_report *report);
+PF_EXTERN void pf_report_free(pf_report *report);
 
 /* 1 when there is no violation and no input error. */
-int pf_report_ok(const pf_report *report);
+PF_EXTERN int pf_report_ok(const pf_report *report);
 
-size_t pf_report_violation_count(const pf_report *report);
-const pf_violation *pf_report_violation(const pf_report *report, size_t i);
-size_t pf_report_warning_count(const pf_report *report);
-const pf_warning *pf_report_warning(const pf_report *report, size_t i);
-size_t pf_report_error_count(const pf_report *report);
-const pf_input_error *pf_report_error(const pf_report *report, size_t i);
+PF_EXTERN size_t pf_report_violation_count(const pf_report *report);
+PF_EXTERN const pf_violation *pf_report_violation(const pf_report *report, size_t i);
+PF_EXTERN size_t pf_report_warning_count(const pf_report *report);
+PF_EXTERN const pf_warning *pf_report_warning(const pf_report *report, size_t i);
+PF_EXTERN size_t pf_report_error_count(const pf_report *report);
+PF_EXTERN const pf_input_error *pf_report_error(const pf_report *report, size_t i);
 
 /* Probed media inputs, by field path. */
-size_t pf_report_input_count(const pf_report *report);
-const pf_media_info *pf_report_input(const pf_report *report, size_t i,
+PF_EXTERN size_t pf_report_input_count(const pf_report *report);
+PF_EXTERN const pf_media_info *pf_report_input(const pf_report *report, size_t i,
                                      const char **field, const char **value);
 
 /* Defaults the API will apply to absent optional fields, as a JSON object
  * text owned by the report. */
-const char *pf_report_defaults_json(const pf_report *report);
+PF_EXTERN const char *pf_report_defaults_json(const pf_report *report);
 
 /* The whole report as one JSON object: {"ok", "model", "violations",
  * "warnings", "errors", "defaults", "inputs"}. Caller frees with pf_free. */
-char *pf_report_to_json(const pf_report *report);
+PF_EXTERN char *pf_report_to_json(const pf_report *report);
 
 /* Process exit status that follows from a report: 0 pass, 1 violations,
  * 2 when some input could not be checked. */
-int pf_report_exit_code(const pf_report *report);
+PF_EXTERN int pf_report_exit_code(const pf_report *report);
 
 /* ---- fixing ------------------------------------------------------------- */
 
@@ -385,30 +472,30 @@ typedef struct pf_fix_result pf_fix_result;
  * no memory, PF_EINTR after pf_ctx_interrupt) means no result (*out NULL);
  * an interrupted fix removes the file it was writing, and files finished
  * before it stay. The request is not modified. */
-pf_err pf_fix(pf_ctx *ctx, const pf_schema *schema, const pf_request *req,
+PF_EXTERN pf_err pf_fix(pf_ctx *ctx, const pf_schema *schema, const pf_request *req,
               const char *outdir, const pf_fix_options *opts,
               pf_fix_result **out);
 
 /* Accepts NULL. Files written stay where they are. */
-void pf_fix_result_free(pf_fix_result *result);
+PF_EXTERN void pf_fix_result_free(pf_fix_result *result);
 
-size_t pf_fix_result_change_count(const pf_fix_result *result);
-const pf_fix_change *pf_fix_result_change(const pf_fix_result *result,
+PF_EXTERN size_t pf_fix_result_change_count(const pf_fix_result *result);
+PF_EXTERN const pf_fix_change *pf_fix_result_change(const pf_fix_result *result,
                                           size_t i);
 
 /* The request to send, as a JSON object text owned by the result: the
  * normalised request with each fixed media value replaced by its new
  * file's path (unchanged in a dry run). */
-const char *pf_fix_result_request_json(const pf_fix_result *result);
+PF_EXTERN const char *pf_fix_result_request_json(const pf_fix_result *result);
 
 /* The check of that request, owned by the result; in a dry run, the check
  * of the request as given. */
-const pf_report *pf_fix_result_report(const pf_fix_result *result);
+PF_EXTERN const pf_report *pf_fix_result_report(const pf_fix_result *result);
 
 /* 0 when the request to send passes (a dry run: when every problem has a
  * planned fix), 1 when violations remain or a file cannot be made to
  * comply, 2 when an input could not be read, decoded or written. */
-int pf_fix_result_exit_code(const pf_fix_result *result);
+PF_EXTERN int pf_fix_result_exit_code(const pf_fix_result *result);
 
 /* {"ok", "model", "dry_run", "changes": [{"field", "source", "output",
  * "status", "summary", "warning", "format", "width", "height", "file_size",
@@ -416,7 +503,7 @@ int pf_fix_result_exit_code(const pf_fix_result *result);
  * {"code", "message"}}], "request", "check":
  * {the report's JSON}}. Caller frees with pf_free; NULL when out of
  * memory. */
-char *pf_fix_result_to_json(const pf_fix_result *result);
+PF_EXTERN char *pf_fix_result_to_json(const pf_fix_result *result);
 
 /* ---- upload: hosting local files for the API (src/net) ---------------- */
 
@@ -523,18 +610,18 @@ typedef struct pf_upload pf_upload;
  * part-way may leave a partial object behind the URL (S3 never shows a
  * partial PUT, other servers may).
  */
-pf_err pf_upload_file(pf_ctx *ctx, const char *path,
+PF_EXTERN pf_err pf_upload_file(pf_ctx *ctx, const char *path,
                       const pf_upload_options *opts, pf_upload **out);
 
-const pf_upload_info *pf_upload_get(const pf_upload *up);
+PF_EXTERN const pf_upload_info *pf_upload_get(const pf_upload *up);
 
 /* {"file", "size", "sha256", "get_url", "key", "content_type", "uploaded",
  * "skipped", "verified", "served_type", "warning"}. Caller frees with
  * pf_free; NULL when out of memory. */
-char *pf_upload_to_json(const pf_upload *up);
+PF_EXTERN char *pf_upload_to_json(const pf_upload *up);
 
 /* Accepts NULL. */
-void pf_upload_free(pf_upload *up);
+PF_EXTERN void pf_upload_free(pf_upload *up);
 
 /* ---- jobs: submit, wait, download, the ledger (src/api, src/ledger) ---- */
 
@@ -569,11 +656,11 @@ typedef enum pf_job_state {
 
 /* "submitting", "in_queue", "in_progress", "completed", "failed",
  * "cancelled", "outcome_unknown", "rejected". */
-const char *pf_job_state_name(pf_job_state state);
+PF_EXTERN const char *pf_job_state_name(pf_job_state state);
 
 /* 1 for the states a job never leaves: completed, failed, cancelled,
  * outcome unknown and rejected. */
-int pf_job_state_is_final(pf_job_state state);
+PF_EXTERN int pf_job_state_is_final(pf_job_state state);
 
 /* A zeroed struct (or NULL) asks for the defaults. Strings are copied. */
 typedef struct pf_jobs_options {
@@ -594,14 +681,14 @@ typedef struct pf_jobs_options {
 /* Opens (creating it if needed) the ledger jobs.db in the state directory.
  * No network access and no token is needed until a call talks to an API.
  * On failure *out is NULL and the message names the file and the reason. */
-pf_err pf_jobs_open(pf_ctx *ctx, const pf_jobs_options *opts, pf_jobs **out);
+PF_EXTERN pf_err pf_jobs_open(pf_ctx *ctx, const pf_jobs_options *opts, pf_jobs **out);
 
 /* Accepts NULL. Jobs obtained from it must be freed before or after; they
  * do not refer back to it. */
-void pf_jobs_close(pf_jobs *jobs);
+PF_EXTERN void pf_jobs_close(pf_jobs *jobs);
 
 /* The ledger file's path, owned by jobs. */
-const char *pf_jobs_ledger_path(const pf_jobs *jobs);
+PF_EXTERN const char *pf_jobs_ledger_path(const pf_jobs *jobs);
 
 /* Hosts one local media file for the API (an upload) and returns the URL
  * the API should fetch, malloc'ed, in *url. Called by pf_jobs_submit for
@@ -653,32 +740,32 @@ typedef struct pf_submit_options {
  * PF_EAUTH, PF_EAPI, PF_EHTTP when the API refused it (recorded as
  * rejected). On failure *out is NULL.
  */
-pf_err pf_jobs_submit(pf_jobs *jobs, const pf_schema *schema,
+PF_EXTERN pf_err pf_jobs_submit(pf_jobs *jobs, const pf_schema *schema,
                       const pf_report *checked, const pf_submit_options *opts,
                       pf_job **out);
 
 /* Finds a recorded job by the API's request id or by the ledger's job
  * number ("12"). PF_ENOENT when there is none. No network access. */
-pf_err pf_jobs_get(pf_jobs *jobs, const char *id, pf_job **out);
+PF_EXTERN pf_err pf_jobs_get(pf_jobs *jobs, const char *id, pf_job **out);
 
 /* Lists recorded jobs, newest first: all of them, or only those a
  * 'preflight resume' would continue (submitting, queued, running, and
  * completed with outputs not yet downloaded to a recorded directory).
  * limit 0 means no limit. *out is an array of count jobs, freed with
  * pf_job_list_free; on failure it is NULL and count 0. */
-pf_err pf_jobs_list(pf_jobs *jobs, int unfinished_only, size_t limit,
+PF_EXTERN pf_err pf_jobs_list(pf_jobs *jobs, int unfinished_only, size_t limit,
                     pf_job ***out, size_t *count);
 
 /* Asks the API for the job's state once and records it; a completed job's
  * outputs are fetched and recorded too. A job in a final state is left as
  * it is, without a query. A job still marked submitting whose process is
  * gone becomes outcome unknown. On failure the job is unchanged. */
-pf_err pf_jobs_refresh(pf_jobs *jobs, pf_job *job);
+PF_EXTERN pf_err pf_jobs_refresh(pf_jobs *jobs, pf_job *job);
 
 /* Cancels a queued job and records it. PF_EJOB when the API refuses
  * because the job is already running (it goes on) or finished; PF_EAPI when
  * the provider documents no way to cancel. */
-pf_err pf_jobs_cancel(pf_jobs *jobs, pf_job *job);
+PF_EXTERN pf_err pf_jobs_cancel(pf_jobs *jobs, pf_job *job);
 
 /* What a wait reports as it goes: after each status query and, during a
  * download, about ten times a second. */
@@ -735,22 +822,22 @@ typedef struct pf_wait_options {
  * submission has an unknown outcome. Every state seen is recorded, so any
  * failure can be resumed by waiting again.
  */
-pf_err pf_jobs_wait(pf_jobs *jobs, pf_job *job, const pf_wait_options *opts);
+PF_EXTERN pf_err pf_jobs_wait(pf_jobs *jobs, pf_job *job, const pf_wait_options *opts);
 
 /* Accessors. Strings are owned by the job and live as long as it. */
-int64_t pf_job_number(const pf_job *job);           /* the ledger's id */
-const char *pf_job_request_id(const pf_job *job);   /* NULL until known */
-const char *pf_job_provider(const pf_job *job);     /* "runcomfy" */
-const char *pf_job_model(const pf_job *job);
-pf_job_state pf_job_get_state(const pf_job *job);
-int pf_job_queue_position(const pf_job *job);       /* -1: not known */
+PF_EXTERN int64_t pf_job_number(const pf_job *job);           /* the ledger's id */
+PF_EXTERN const char *pf_job_request_id(const pf_job *job);   /* NULL until known */
+PF_EXTERN const char *pf_job_provider(const pf_job *job);     /* "runcomfy" */
+PF_EXTERN const char *pf_job_model(const pf_job *job);
+PF_EXTERN pf_job_state pf_job_get_state(const pf_job *job);
+PF_EXTERN int pf_job_queue_position(const pf_job *job);       /* -1: not known */
 /* The API's reason for a failure, or why the outcome is unknown; NULL. */
-const char *pf_job_error(const pf_job *job);
-const char *pf_job_outdir(const pf_job *job);       /* NULL: none recorded */
-int64_t pf_job_created(const pf_job *job);          /* Unix seconds */
-int64_t pf_job_updated(const pf_job *job);
+PF_EXTERN const char *pf_job_error(const pf_job *job);
+PF_EXTERN const char *pf_job_outdir(const pf_job *job);       /* NULL: none recorded */
+PF_EXTERN int64_t pf_job_created(const pf_job *job);          /* Unix seconds */
+PF_EXTERN int64_t pf_job_updated(const pf_job *job);
 /* 1 when pf_jobs_submit returned a recorded job instead of submitting. */
-int pf_job_reused(const pf_job *job);
+PF_EXTERN int pf_job_reused(const pf_job *job);
 
 /* One output of a completed job. */
 typedef struct pf_job_output {
@@ -763,8 +850,8 @@ typedef struct pf_job_output {
     const char *sha256;     /* its SHA-256 in hex, or NULL */
 } pf_job_output;
 
-size_t pf_job_output_count(const pf_job *job);
-const pf_job_output *pf_job_output_at(const pf_job *job, size_t i);
+PF_EXTERN size_t pf_job_output_count(const pf_job *job);
+PF_EXTERN const pf_job_output *pf_job_output_at(const pf_job *job, size_t i);
 
 /* The job as one JSON object: {"job", "request_id", "provider", "model",
  * "state", "queue_position", "reason" (pf_job_error), "outdir", "created",
@@ -772,11 +859,11 @@ const pf_job_output *pf_job_output_at(const pf_job *job, size_t i);
  * "sha256", "media"}]}; "media" holds the facts pf_probe reads from a downloaded
  * file, with probe_media set (NULL otherwise). Caller frees with pf_free;
  * NULL when out of memory. */
-char *pf_job_to_json(pf_ctx *ctx, const pf_job *job, int probe_media);
+PF_EXTERN char *pf_job_to_json(pf_ctx *ctx, const pf_job *job, int probe_media);
 
 /* Accept NULL. */
-void pf_job_free(pf_job *job);
-void pf_job_list_free(pf_job **jobs, size_t count);
+PF_EXTERN void pf_job_free(pf_job *job);
+PF_EXTERN void pf_job_list_free(pf_job **jobs, size_t count);
 
 #ifdef __cplusplus
 }

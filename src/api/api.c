@@ -55,7 +55,7 @@ static pf_err default_state_dir(pf_ctx *ctx, char **out)
 
 static int env_ms(const char *name, int fallback)
 {
-    const char *v = getenv(name);
+    const char *v = pf__env_knob(name);
 
     return v && atoi(v) > 0 ? atoi(v) : fallback;
 }

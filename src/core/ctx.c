@@ -19,7 +19,7 @@ pf_ctx *pf_ctx_new(void)
     ctx->probe_timeout_ms = 20000;
     ctx->max_remote_head = 8 << 20;
     ctx->retry_base_ms = 1000;
-    if ((env = getenv("PREFLIGHT_RETRY_BASE_MS")) && *env)
+    if ((env = pf__env_knob("PREFLIGHT_RETRY_BASE_MS")))
         ctx->retry_base_ms = atoi(env) > 0 ? atoi(env) : 1;
     return ctx;
 }

@@ -88,4 +88,39 @@ void pf__redact_text(char *s, size_t size);
  * presigned signatures must never reach a terminal or a log file. */
 void pf__redact_url(char *dst, size_t size, const char *url);
 
+/* ---- process-wide state (global.c) ---- */
+
+/* The flags pf_global_init() was called with; the first use without an
+ * explicit call fixes them at PF_GLOBAL_DEFAULT. */
+unsigned pf__global_flags(void);
+
+/* getenv() for the test knobs (PREFLIGHT_RETRY_BASE_MS, PREFLIGHT_POLL_MS,
+ * PREFLIGHT_RULES_DIR): NULL when PF_GLOBAL_IGNORE_ENV asked to ignore
+ * them, or when unset or empty. */
+const char *pf__env_knob(const char *name);
+
+/* The library formats and parses numbers in the C locale whatever the
+ * process's locale (a report reads "1.33", never "1,33"): bracket the
+ * snprintf/strtod calls with these. pf__c_locale_begin returns the
+ * thread's previous locale, to give back to pf__c_locale_end; both are
+ * no-ops when the C locale cannot be made. */
+void *pf__c_locale_begin(void);
+void pf__c_locale_end(void *previous);
+
+/* strtod in the C locale. */
+double pf__strtod(const char *s, char **end);
+
+/* A caller's options struct (its first member a size_t size) copied into
+ * the library's own, dst of dst_size bytes: zero-filled, then the prefix
+ * the caller's size covers; src NULL gives the defaults. PF_EUSAGE, with
+ * the message naming type, for a size 0 or smaller than size_t, or for
+ * fields this library does not know set to non-zero (see "ABI" in
+ * preflight.h). dst->size is dst_size on success. */
+pf_err pf__struct_in(pf_ctx *ctx, void *dst, size_t dst_size, const void *src,
+                     const char *type);
+
+/* The bundled rules beside the library's own file (dladdr), as installed:
+ * <libdir>/PF_RULES_FROM_LIBDIR; else PF_RULES_INSTALL_DIR. */
+const char *pf__installed_rules_dir(void);
+
 #endif

@@ -29,6 +29,8 @@ static pthread_once_t pf__av_fix_once = PTHREAD_ONCE_INIT;
  * agree on silence. */
 static void pf__av_fix_init(void)
 {
+    if (pf__global_flags() & PF_GLOBAL_KEEP_AV_LOG)
+        return;
     av_log_set_level(AV_LOG_QUIET);
 }
 

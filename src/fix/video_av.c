@@ -53,6 +53,8 @@ static pthread_once_t pf__av_video_once = PTHREAD_ONCE_INIT;
 /* A library must not print; the probe and the image fixer say the same. */
 static void pf__av_video_init(void)
 {
+    if (pf__global_flags() & PF_GLOBAL_KEEP_AV_LOG)
+        return;
     av_log_set_level(AV_LOG_QUIET);
 }
 

@@ -75,6 +75,8 @@ static void pf__av_log(void *avcl, int level, const char *fmt, va_list vl)
 /* A library must not print: silence libavformat once per process. */
 static void pf__av_init(void)
 {
+    if (pf__global_flags() & PF_GLOBAL_KEEP_AV_LOG)
+        return;
     av_log_set_level(AV_LOG_QUIET);
     av_log_set_callback(pf__av_log);
 }

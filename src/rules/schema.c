@@ -17,26 +17,16 @@
 
 #define MAX_SCHEMA_BYTES (4 << 20)
 
-static int dir_exists(const char *path)
-{
-    struct stat st;
-
-    return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 const char *pf__rules_dir(pf_ctx *ctx)
 {
-    const char *env = getenv("PREFLIGHT_RULES_DIR");
+    const char *env = pf__env_knob("PREFLIGHT_RULES_DIR");
 
     if (ctx->rules_dir)
         return ctx->rules_dir;
     if (env && *env)
         return env;
-    /* An installed copy wins; a build tree that was never installed still
-     * works from the source tree's rules/. */
-    if (dir_exists(PF_RULES_INSTALL_DIR))
-        return PF_RULES_INSTALL_DIR;
-    return PF_RULES_SOURCE_DIR;
+    /* Beside the library (a build tree mirrors the installed layout). */
+    return pf__installed_rules_dir();
 }
 
 void pf_schema_free(pf_schema *s)

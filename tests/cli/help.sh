@@ -38,7 +38,7 @@ done
 # every environment variable the code reads is in the man page's ENVIRONMENT
 # section (HOME is only the fallback XDG_STATE_HOME documents)
 SRC=$PF_SOURCE_DIR/src
-envs=$( { grep -rhoE 'getenv\("[A-Z_0-9]+"\)|env_ms\("[A-Z_0-9]+"|token_env\[\] = \{[^}]*\}' "$SRC"
+envs=$( { grep -rhoE '(getenv|pf__env_knob)\("[A-Z_0-9]+"\)|env_ms\("[A-Z_0-9]+"|token_env\[\] = \{[^}]*\}' "$SRC"
           sed -n '/names\[\] = {/,/};/p' "$SRC/net/sigv4.c"; } \
         | grep -oE '"[A-Z][A-Z0-9_]+"' | tr -d '"' | sort -u | grep -vx HOME)
 [ "$(printf '%s\n' "$envs" | wc -l)" -ge 15 ] || fail "too few variables found: $envs"
