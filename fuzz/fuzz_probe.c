@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * NUL byte, as a C string would be). */
 static void fuzz_data_uri(pf_ctx *ctx, const uint8_t *data, size_t size)
 {
-    pf_media_info info;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
     char *uri;
 
     if (size < 5 || strncasecmp((const char *)data, "data:", 5) != 0 ||
@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     pf_ctx *ctx = pf_ctx_new();
     struct pf__source *src = NULL;
-    pf_media_info info;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
     char *json = NULL;
     volatile size_t sink;
 

@@ -213,6 +213,7 @@ typedef enum pf_source_kind {
  * ratio are applied; the stored size is in coded_width/coded_height.
  * Unknown numbers are -1 (0 for has_audio/has_video/has_alpha). */
 typedef struct pf_media_info {
+    size_t size;            /* sizeof(pf_media_info): set by pf_media_info_init() */
     pf_media_kind kind;
     pf_source_kind source;
     char format[32];        /* "jpeg", "png", "mp4", "webp", "matroska"... */
@@ -233,13 +234,27 @@ typedef struct pf_media_info {
     int64_t bytes_read;     /* how many bytes the probe actually read */
 } pf_media_info;
 
+/* Sets every field to its default and size to this header's sizeof (see
+ * "ABI" above); compiled into the caller. PF_MEDIA_INFO_INIT is the same as an
+ * initialiser: "pf_media_info o = PF_MEDIA_INFO_INIT;". */
+static inline void pf_media_info_init(pf_media_info *s)
+{
+    memset(s, 0, sizeof *s);
+    s->size = sizeof *s;
+}
+#define PF_MEDIA_INFO_INIT { .size = sizeof(pf_media_info) }
+
 /* Probes a local path, an http(s) URL or a data: URI. Reads headers only:
- * no full decode, no allocation from a header's claimed size. On failure
- * returns the code, sets the context's message and leaves *info zeroed. */
+ * no full decode, no allocation from a header's claimed size. info->size
+ * must be set (pf_media_info_init): only that many bytes are written, so
+ * an older program's shorter struct gets the fields it knows. On failure
+ * returns the code, sets the context's message and leaves the fields of
+ * *info zeroed (PF_EUSAGE, untouched, when info->size is not set). */
 PF_EXTERN pf_err pf_probe(pf_ctx *ctx, const char *path_or_url, pf_media_info *info);
 
-/* The facts as a JSON object text; caller frees with pf_free(). NULL when
- * out of memory. */
+/* The facts as a JSON object text; caller frees with pf_free(). Reads the
+ * first info->size bytes (fields past them are unknown). NULL when out of
+ * memory or info->size is not set. */
 PF_EXTERN char *pf_media_info_to_json(const pf_media_info *info);
 
 PF_EXTERN const char *pf_media_kind_name(pf_media_kind kind);
@@ -393,9 +408,10 @@ typedef struct pf_fix_progress {
  * context. The library never writes to a terminal itself. */
 typedef void (*pf_fix_progress_fn)(void *userdata, const pf_fix_progress *p);
 
-/* A zeroed struct (or NULL) asks for the defaults. Fields are only ever
- * appended. */
+/* An initialised struct (pf_fix_options_init) or NULL asks for the
+ * defaults. Fields are only ever appended. */
 typedef struct pf_fix_options {
+    size_t size;            /* sizeof(pf_fix_options): set by pf_fix_options_init() */
     int fit;                /* PF_FIT_CROP, PF_FIT_PAD or PF_FIT_NONE */
     uint32_t pad_rgb;       /* 0xRRGGBB of the PF_FIT_PAD canvas, also what
                              * transparency is flattened onto in a JPEG;
@@ -412,6 +428,16 @@ typedef struct pf_fix_options {
     pf_fix_progress_fn progress;    /* or NULL */
     void *progress_userdata;
 } pf_fix_options;
+
+/* Sets every field to its default and size to this header's sizeof (see
+ * "ABI" above); compiled into the caller. PF_FIX_OPTIONS_INIT is the same as an
+ * initialiser: "pf_fix_options o = PF_FIX_OPTIONS_INIT;". */
+static inline void pf_fix_options_init(pf_fix_options *s)
+{
+    memset(s, 0, sizeof *s);
+    s->size = sizeof *s;
+}
+#define PF_FIX_OPTIONS_INIT { .size = sizeof(pf_fix_options) }
 
 typedef enum pf_fix_status {
     PF_FIX_DONE = 0,        /* written and re-checked: it passes */
@@ -519,10 +545,11 @@ typedef enum pf_upload_mode {
  * end; total is the file's size. Non-zero stops the upload (PF_EINTR). */
 typedef int (*pf_progress_fn)(void *userdata, int64_t done, int64_t total);
 
-/* A zeroed struct is a PUT with no URL (PF_EUSAGE): set mode and its
- * fields. Strings are only read during the call. URLs may carry secrets
+/* An initialised struct (pf_upload_options_init) is a PUT with no URL
+ * (PF_EUSAGE): set mode and its fields. Strings are only read during the call. URLs may carry secrets
  * (signatures): no message or log line ever shows their query. */
 typedef struct pf_upload_options {
+    size_t size;            /* sizeof(pf_upload_options): set by pf_upload_options_init() */
     pf_upload_mode mode;
     const char *put_url;        /* PUT: the presigned PUT URL */
     const char *post_url;       /* POST: the form's action URL, or NULL when
@@ -554,6 +581,16 @@ typedef struct pf_upload_options {
                                  * the send (it costs throughput where cores
                                  * are few); S3 and INLINE always hash */
 } pf_upload_options;
+
+/* Sets every field to its default and size to this header's sizeof (see
+ * "ABI" above); compiled into the caller. PF_UPLOAD_OPTIONS_INIT is the same as an
+ * initialiser: "pf_upload_options o = PF_UPLOAD_OPTIONS_INIT;". */
+static inline void pf_upload_options_init(pf_upload_options *s)
+{
+    memset(s, 0, sizeof *s);
+    s->size = sizeof *s;
+}
+#define PF_UPLOAD_OPTIONS_INIT { .size = sizeof(pf_upload_options) }
 
 /* What was done. Strings are owned by the upload. */
 typedef struct pf_upload_info {
@@ -662,8 +699,10 @@ PF_EXTERN const char *pf_job_state_name(pf_job_state state);
  * outcome unknown and rejected. */
 PF_EXTERN int pf_job_state_is_final(pf_job_state state);
 
-/* A zeroed struct (or NULL) asks for the defaults. Strings are copied. */
+/* An initialised struct (pf_jobs_options_init) or NULL asks for the
+ * defaults. Strings are copied. */
 typedef struct pf_jobs_options {
+    size_t size;            /* sizeof(pf_jobs_options): set by pf_jobs_options_init() */
     const char *state_dir;  /* the ledger's directory; NULL:
                              * $XDG_STATE_HOME/preflight, else
                              * ~/.local/state/preflight. Made 0700. */
@@ -677,6 +716,16 @@ typedef struct pf_jobs_options {
     int poll_max_ms;        /* the cap it grows to; 0: 15 times poll_ms,
                              * at most 15000 */
 } pf_jobs_options;
+
+/* Sets every field to its default and size to this header's sizeof (see
+ * "ABI" above); compiled into the caller. PF_JOBS_OPTIONS_INIT is the same as an
+ * initialiser: "pf_jobs_options o = PF_JOBS_OPTIONS_INIT;". */
+static inline void pf_jobs_options_init(pf_jobs_options *s)
+{
+    memset(s, 0, sizeof *s);
+    s->size = sizeof *s;
+}
+#define PF_JOBS_OPTIONS_INIT { .size = sizeof(pf_jobs_options) }
 
 /* Opens (creating it if needed) the ledger jobs.db in the state directory.
  * No network access and no token is needed until a call talks to an API.
@@ -698,8 +747,10 @@ PF_EXTERN const char *pf_jobs_ledger_path(const pf_jobs *jobs);
 typedef pf_err (*pf_host_fn)(void *userdata, pf_ctx *ctx, const char *field,
                              const char *path, char **url);
 
-/* A zeroed struct (or NULL) asks for the defaults. */
+/* An initialised struct (pf_submit_options_init) or NULL asks for the
+ * defaults. */
 typedef struct pf_submit_options {
+    size_t size;            /* sizeof(pf_submit_options): set by pf_submit_options_init() */
     int force;              /* submit even when the ledger holds a job for
                              * the same request (paying again), and even
                              * when an earlier submission's outcome is
@@ -714,6 +765,16 @@ typedef struct pf_submit_options {
                              * this is refused (PF_EUSAGE) before any is
                              * hosted, e.g. 1 for one presigned URL pair */
 } pf_submit_options;
+
+/* Sets every field to its default and size to this header's sizeof (see
+ * "ABI" above); compiled into the caller. PF_SUBMIT_OPTIONS_INIT is the same as an
+ * initialiser: "pf_submit_options o = PF_SUBMIT_OPTIONS_INIT;". */
+static inline void pf_submit_options_init(pf_submit_options *s)
+{
+    memset(s, 0, sizeof *s);
+    s->size = sizeof *s;
+}
+#define PF_SUBMIT_OPTIONS_INIT { .size = sizeof(pf_submit_options) }
 
 /*
  * Submits the request a check passed, to the provider and model of its
@@ -781,8 +842,10 @@ typedef struct pf_job_progress {
 typedef void (*pf_job_progress_fn)(void *userdata, const pf_job *job,
                                    const pf_job_progress *progress);
 
-/* A zeroed struct (or NULL) asks for the defaults. */
+/* An initialised struct (pf_wait_options_init) or NULL asks for the
+ * defaults. */
 typedef struct pf_wait_options {
+    size_t size;            /* sizeof(pf_wait_options): set by pf_wait_options_init() */
     int64_t timeout_ms;     /* stop waiting after this long (PF_ETIMEOUT;
                              * the job goes on and stays recorded); 0: never */
     int keep_on_interrupt;  /* on pf_ctx_interrupt, leave a queued job in
@@ -794,6 +857,16 @@ typedef struct pf_wait_options {
     pf_job_progress_fn progress;
     void *progress_userdata;
 } pf_wait_options;
+
+/* Sets every field to its default and size to this header's sizeof (see
+ * "ABI" above); compiled into the caller. PF_WAIT_OPTIONS_INIT is the same as an
+ * initialiser: "pf_wait_options o = PF_WAIT_OPTIONS_INIT;". */
+static inline void pf_wait_options_init(pf_wait_options *s)
+{
+    memset(s, 0, sizeof *s);
+    s->size = sizeof *s;
+}
+#define PF_WAIT_OPTIONS_INIT { .size = sizeof(pf_wait_options) }
 
 /*
  * Polls the job until it reaches a final state (backing off from the poll

@@ -299,7 +299,7 @@ static void test_limits_read_like_the_check(void)
 
 static pf_media_info image_info(int w, int h)
 {
-    pf_media_info in;
+    pf_media_info in = PF_MEDIA_INFO_INIT;
 
     memset(&in, 0, sizeof in);
     in.kind = PF_MEDIA_IMAGE;
@@ -313,7 +313,7 @@ static pf_media_info image_info(int w, int h)
 static void plan(const pf_schema *s, const char *path, int w, int h, int fit,
                  const char *ratio, struct pf__limits *lim, struct pf__plan *p)
 {
-    pf_fix_options o = { 0 };
+    pf_fix_options o = PF_FIX_OPTIONS_INIT;
     pf_media_info in = image_info(w, h);
     double want = 0;
 
@@ -406,7 +406,7 @@ static void test_impossible_plans(void)
     struct pf__limits lim;
     struct pf__plan p;
     pf_media_info in = image_info(640, 480);
-    pf_fix_options o = { 0 };
+    pf_fix_options o = PF_FIX_OPTIONS_INIT;
 
     ASSERT_EQ(pf_schema_load_text(ctx, text, sizeof text - 1, "conflict", &s), PF_OK);
     pf__fix_limits(field_of(s, "image"), &lim);
@@ -531,7 +531,7 @@ static void test_fix_to_a_size_limit(void)
     uint8_t *before;
     pf_fix_result *r;
     const pf_fix_change *c;
-    pf_media_info info;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
 
     ASSERT_EQ(pf_schema_load_text(ctx, text, sizeof text - 1, "one-mb", &s), PF_OK);
     snprintf(path, sizeof path, "%s/grain.jpg", src);
@@ -560,8 +560,8 @@ static void test_fix_to_a_size_limit(void)
 
 static void test_dreamina_fixes(void)
 {
-    pf_media_info info;
-    pf_fix_options pad = { 0 };
+    pf_media_info info = PF_MEDIA_INFO_INIT;
+    pf_fix_options pad = PF_FIX_OPTIONS_INIT;
 
     /* ratio exactly 3 → just under 3 */
     fix_fixture(DREAMINA, "image_urls", "jpg_1500x500.jpg", NULL, &info, NULL);
@@ -598,7 +598,7 @@ static void test_dreamina_fixes(void)
  * PNG colour types. Small files, so valgrind replays them too. */
 static void test_small_formats(void)
 {
-    pf_media_info info;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
 
     fix_fixture(DREAMINA, "image_urls", "img.webp", NULL, &info, NULL);
     ASSERT_STR_EQ(info.format, "jpeg");
@@ -624,8 +624,8 @@ static void test_small_formats(void)
 
 static void test_gen3_fixes(void)
 {
-    pf_media_info info;
-    pf_fix_options none = { 0 }, pad = { 0 };
+    pf_media_info info = PF_MEDIA_INFO_INIT;
+    pf_fix_options none = PF_FIX_OPTIONS_INIT, pad = PF_FIX_OPTIONS_INIT;
 
     /* width < 8000 and ratio < 2, and the default ratio 1280:768 */
     fix_fixture(GEN3, "promptImage", "jpg_8000x4000.jpg", NULL, &info, NULL);
@@ -735,7 +735,7 @@ static void test_orientation_baked_in(void)
     pf_fix_result *r = fix_schema(g, dir, NULL, "promptText=hi", "ratio=768:1280",
                                   arg("promptImage", path), NULL);
     const pf_fix_change *c = done(r);
-    pf_media_info info;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
     int sw, sh, ow, oh;
     double right, wrong;
 
@@ -862,7 +862,7 @@ static void test_every_orientation(void)
     snprintf(path, sizeof path, "%s/exif.jpg", src);
     stored = decode_rgb(FIXTURE("jpg_exif3.jpg"), 1, &sw, &sh);
     for (int o = 1; o <= 8; o++) {
-        pf_media_info in;
+        pf_media_info in = PF_MEDIA_INFO_INIT;
         pf_fix_result *r;
         const pf_fix_change *c;
         uint8_t *out;
@@ -918,7 +918,7 @@ static void test_transparency_kept(void)
     size_t len;
     pf_fix_result *r;
     const pf_fix_change *c;
-    pf_media_info info;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
     int transparent = 0;
 
     /* 960×300 (3.2:1), with an alpha ramp. */
@@ -997,7 +997,7 @@ static void test_dry_run_writes_nothing(void)
 {
     pf_schema *g = model(GEN3);
     char dir[300];
-    pf_fix_options o = { 0 };
+    pf_fix_options o = PF_FIX_OPTIONS_INIT;
     pf_fix_result *r;
     const pf_fix_change *c;
     char *json;
@@ -1186,7 +1186,7 @@ static void test_bad_calls(void)
     pf_schema *d = model(DREAMINA);
     pf_request *req = pf_request_new();
     pf_fix_result *r = (pf_fix_result *)&r;
-    pf_fix_options o = { 0 };
+    pf_fix_options o = PF_FIX_OPTIONS_INIT;
 
     ASSERT_EQ(pf_fix(ctx, d, req, "", NULL, &r), PF_EUSAGE);
     ASSERT(!r);

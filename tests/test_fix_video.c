@@ -209,7 +209,7 @@ static struct written check_fixed(const pf_schema *s, pf_fix_result *r, const ch
     pf_report *rep = NULL;
     uint8_t *after;
     size_t after_len;
-    pf_media_info info;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
     char *video;
 
     memset(&w, 0, sizeof w);
@@ -317,7 +317,7 @@ static void done(struct written *w, pf_fix_result *r, const char *dir)
 static void test_aleph_size_and_ratio(void)
 {
     pf_schema *a = model(ALEPH);
-    pf_fix_options pad = { 0 };
+    pf_fix_options pad = PF_FIX_OPTIONS_INIT;
     pf_fix_result *r;
     struct written w;
     const char *dir;
@@ -548,8 +548,8 @@ static void test_overshoot_encoded_again(void)
     struct pf__limits lim;
     struct pf__video_plan *vp = malloc(sizeof *vp);
     struct pf__fix_output out;
-    pf_fix_options o = { 0 };
-    pf_media_info info;
+    pf_fix_options o = PF_FIX_OPTIONS_INIT;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
     char dst[300];
     struct stat st;
 
@@ -577,7 +577,7 @@ static void test_overshoot_encoded_again(void)
 static void test_max_duration(void)
 {
     pf_schema *a = model(ALEPH);
-    pf_fix_options o = { 0 };
+    pf_fix_options o = PF_FIX_OPTIONS_INIT;
     const char *dir = make_dir();
     pf_fix_result *r;
     struct written w;
@@ -683,7 +683,7 @@ static void test_cannot_comply(void)
 static void test_dry_run(void)
 {
     pf_schema *a = model(ALEPH);
-    pf_fix_options o = { 0 };
+    pf_fix_options o = PF_FIX_OPTIONS_INIT;
     char dir[300];
     pf_fix_result *r;
     const pf_fix_change *c;
@@ -733,7 +733,7 @@ static void on_progress(void *userdata, const pf_fix_progress *p)
 static void test_progress_and_interrupt(void)
 {
     pf_schema *a = model(ALEPH);
-    pf_fix_options o = { 0 };
+    pf_fix_options o = PF_FIX_OPTIONS_INIT;
     struct seen seen = { 0 };
     pf_request *req = pf_request_new();
     pf_fix_result *r = NULL;

@@ -243,7 +243,7 @@ static void refusals(void)
     pf_job *job = (pf_job *)1;
 
     make_dir();
-    memset(&o, 0, sizeof o);
+    pf_jobs_options_init(&o);
     o.state_dir = dir;
     o.base_url = "ftp://example.invalid";
     ASSERT_EQ(pf_jobs_open(ctx, &o, &jobs), PF_EUSAGE);

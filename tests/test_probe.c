@@ -53,12 +53,13 @@ static void probe_ok(const char *path, pf_media_info *info)
  * and the result left zeroed. */
 static void probe_fails(const char *path, pf_err want, const char *reason)
 {
-    pf_media_info info;
-    pf_media_info zero;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
+    pf_media_info zero = PF_MEDIA_INFO_INIT;
     pf_err rc;
 
     memset(&info, 0x5A, sizeof info);
-    memset(&zero, 0, sizeof zero);
+    info.size = sizeof info;
+    pf_media_info_init(&zero);
     rc = pf_probe(ctx, path, &info);
     if (rc != want)
         FAIL_AT("pf_probe(%s) = %s, want %s: %s", path, pf_err_name(rc),
@@ -98,7 +99,7 @@ static void assert_still_image(const pf_media_info *info)
 
 static void test_jpeg_basic(void)
 {
-    pf_media_info info;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
     const char *path = FIXTURE("jpg_640x480.jpg");
 
     probe_ok(path, &info);
@@ -122,7 +123,7 @@ static void test_jpeg_basic(void)
 
 static void test_jpeg_big_reads_little(void)
 {
-    pf_media_info info;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
     const char *path = FIXTURE("jpg_8000x4000.jpg");
 
     probe_ok(path, &info);
@@ -136,7 +137,7 @@ static void test_jpeg_big_reads_little(void)
 
 static void test_jpeg_exif(void)
 {
-    pf_media_info info;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
 
     probe_ok(FIXTURE("jpg_exif6_4000x3000.jpg"), &info);
     ASSERT_EQ(info.orientation, 6);
@@ -165,7 +166,7 @@ static void test_jpeg_exif(void)
 
 static void test_jpeg_variants(void)
 {
-    pf_media_info info;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
 
     probe_ok(FIXTURE("jpg_progressive.jpg"), &info);
     ASSERT_EQ(info.progressive, 1);
@@ -188,7 +189,7 @@ static void test_jpeg_variants(void)
 
 static void test_jpeg_padded(void)
 {
-    pf_media_info info;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
 
     /* 4.7 MB of COM segments between SOI and the frame header: skipped,
      * not read. */
@@ -201,7 +202,7 @@ static void test_jpeg_padded(void)
 
 static void test_jpeg_huge_header(void)
 {
-    pf_media_info info;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
 
     /* Claims 65000x65000 (12.7 GB of pixels): reported, never allocated. */
     probe_ok(CORRUPT("huge_65000.jpg"), &info);
@@ -223,7 +224,7 @@ static void test_jpeg_beyond_libjpeg(void)
 {
     size_t len, sof;
     uint8_t *jpg = slurp(FIXTURE("jpg_640x480.jpg"), &len);
-    pf_media_info info;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
 
     /* 65535x65535 is a legal frame header that libjpeg refuses to decode
      * (its limit is 65500): the header's facts are still reported. */
@@ -252,7 +253,7 @@ static void test_jpeg_beyond_libjpeg(void)
 
 static void test_png(void)
 {
-    pf_media_info info;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
     const char *path = FIXTURE("png_640x480.png");
 
     probe_ok(path, &info);
@@ -304,7 +305,7 @@ static void test_png_hostile_chunk(void)
     static const uint8_t ztxt[12] = {0x7F, 0xFF, 0xFF, 0xFF, 'z', 'T', 'X', 't',
                                      'k', 0, 0, 'x'};
     uint8_t *buf = malloc(len + sizeof ztxt);
-    pf_media_info info;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
 
     ASSERT(buf != NULL);
     memcpy(buf, png, 33);
@@ -331,7 +332,7 @@ static void test_other_images(void)
     };
 
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        pf_media_info info;
+        pf_media_info info = PF_MEDIA_INFO_INIT;
 
         fprintf(stderr, "   %s\n", cases[i].file);
         probe_ok(FIXTURE(cases[i].file), &info);
@@ -350,7 +351,7 @@ static void test_other_images(void)
 
 static void test_mp4(void)
 {
-    pf_media_info info;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
     const char *path = FIXTURE("mp4_h264_640x360_2s.mp4");
 
     probe_ok(path, &info);
@@ -400,7 +401,7 @@ static void test_mp4(void)
 
 static void test_mp4_geometry(void)
 {
-    pf_media_info info;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
 
     /* tkhd matrix: 90 degrees clockwise. */
     probe_ok(FIXTURE("mp4_rot90.mp4"), &info);
@@ -420,7 +421,7 @@ static void test_mp4_geometry(void)
 
 static void test_mp4_padded(void)
 {
-    pf_media_info info;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
 
     /* 16 MB behind a front moov: the probe reads a sliver of it. */
     probe_ok(FIXTURE("mp4_size_16000000.mp4"), &info);
@@ -431,7 +432,7 @@ static void test_mp4_padded(void)
 
 static void test_other_containers(void)
 {
-    pf_media_info info;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
 
     probe_ok(FIXTURE("mov_h264.mov"), &info);
     ASSERT_EQ(info.kind, PF_MEDIA_VIDEO);
@@ -473,7 +474,7 @@ static void test_other_containers(void)
 
 static void test_audio_only(void)
 {
-    pf_media_info info;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
 
     /* Not an error here: the rules say a video field got audio. */
     probe_ok(CORRUPT("audio_only.mp4"), &info);
@@ -514,7 +515,7 @@ static void test_file_errors(void)
 {
     const char *dir = getenv("PF_FIXTURES");
     char missing[4096];
-    pf_media_info info;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
 
     snprintf(missing, sizeof missing, "%s/no-such-file.jpg", dir);
     probe_fails(missing, PF_ENOENT, ": No such file or directory");
@@ -532,7 +533,7 @@ static void test_memory_source(void)
     size_t len;
     uint8_t *png = slurp(FIXTURE("png_rgba.png"), &len);
     uint8_t *mp4 = NULL;
-    pf_media_info info;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
     struct pf__source *src = NULL;
     uint8_t buf[16];
     size_t got = 99;
@@ -610,7 +611,7 @@ static void test_data_uri(void)
     uint8_t *jpg = slurp(FIXTURE("jpg_exif6_be.jpg"), &len);
     char *b64 = base64(jpg, len);
     char *uri = malloc(strlen(b64) + 64);
-    pf_media_info info;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
     pf_err rc;
 
     ASSERT(uri != NULL);
@@ -632,6 +633,7 @@ static void test_data_uri(void)
     sprintf(uri, "data:image/jpeg;base64,%s", b64);
     uri[40] = '*';
     memset(&info, 0x5A, sizeof info);
+    info.size = sizeof info;
     rc = pf_probe(ctx, uri, &info);
     ASSERT_EQ(rc, PF_EFORMAT);
     ASSERT_STR_EQ(pf_ctx_error(ctx),
@@ -698,7 +700,7 @@ static int exif_orientation_of(const uint8_t *jpg, size_t len,
 {
     size_t n;
     uint8_t *buf = jpeg_with(jpg, len, app1, app1_len, NULL, 0, &n);
-    pf_media_info info;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
     pf_err rc = probe_memory("exif.jpg", buf, n, &info);
 
     if (rc != PF_OK)
@@ -769,7 +771,7 @@ static void test_jpeg_trailers(void)
     static const char xmp_plain[] =
         "http://ns.adobe.com/xap/1.0/\0<x:xmpmeta/>";
     uint8_t *video = calloc(1, 16384);
-    pf_media_info info;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
 
     ASSERT(video != NULL);
     memcpy(video + 4, "ftypisom", 8);
@@ -816,7 +818,7 @@ static void test_limits(void)
 {
     int64_t max_bytes = ctx->max_probe_bytes;
     int timeout = ctx->probe_timeout_ms;
-    pf_media_info info;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
     pf_err rc;
 
     /* The JPEG's frame header lies 4.7 MB in. */
@@ -846,7 +848,7 @@ static void test_hostile_text(void)
     static const char concat[] = "ffconcat version 1.0\nfile /etc/passwd\n";
     static const char srt[] = "1\n00:00:01,000 --> 00:00:02,000\nhello\n\n"
                               "2\n00:00:03,000 --> 00:00:04,000\nworld\n\n";
-    pf_media_info info;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
 
     /* Playlists name other files: refused before they are opened. */
     ASSERT_EQ(probe_memory("list.m3u8", hls, sizeof hls - 1, &info),
@@ -888,7 +890,7 @@ static void test_mutations(void)
         ASSERT(buf != NULL);
         for (int round = 0; round < 16; round++) {
             size_t n = len;
-            pf_media_info info;
+            pf_media_info info = PF_MEDIA_INFO_INIT;
             pf_err rc;
 
             memcpy(buf, orig, len);
@@ -919,7 +921,7 @@ static void test_mutations(void)
 static void test_random_bytes(void)
 {
     uint8_t buf[4096];
-    pf_media_info info;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
 
     for (int i = 0; i < 8; i++) {
         pf_err rc;
@@ -946,7 +948,7 @@ static void test_random_bytes(void)
 
 static void test_json(void)
 {
-    pf_media_info info;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
     char *json;
 
     probe_ok(FIXTURE("jpg_exif6_4000x3000.jpg"), &info);

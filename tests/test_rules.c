@@ -9,7 +9,7 @@
 
 static pf_media_info image(int w, int h, int64_t bytes)
 {
-    pf_media_info in;
+    pf_media_info in = PF_MEDIA_INFO_INIT;
 
     memset(&in, 0, sizeof in);
     in.kind = PF_MEDIA_IMAGE;
@@ -192,7 +192,7 @@ static void test_every_bundled_rule(void)
 
                 ASSERT_EQ(pf__rule_parse(text, &r), 0);
                 for (int step = -1; step <= 1; step++) {
-                    pf_media_info in;
+                    pf_media_info in = PF_MEDIA_INFO_INIT;
                     int inside;
 
                     ASSERT(image_at(r.metric, limit, step, &in));

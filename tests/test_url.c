@@ -144,7 +144,7 @@ static void assert_same_media(const pf_media_info *r, const pf_media_info *l)
 static pf_media_info probe_both(const char *name)
 {
     pf_ctx *ctx = new_ctx();
-    pf_media_info remote, local;
+    pf_media_info remote = PF_MEDIA_INFO_INIT, local = PF_MEDIA_INFO_INIT;
     pf_err rc;
 
     rc = pf_probe(ctx, FIXTURE(name), &local);
@@ -185,7 +185,7 @@ static void test_big_jpeg_reads_little(void)
 {
     const char *name = "jpg_8000x4000.jpg";
     long from;
-    pf_media_info m;
+    pf_media_info m = PF_MEDIA_INFO_INIT;
     int64_t sent;
     int requests;
 
@@ -221,7 +221,7 @@ static void test_big_files_read_little(void)
 
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         pf_ctx *ctx = new_ctx();
-        pf_media_info remote, local;
+        pf_media_info remote = PF_MEDIA_INFO_INIT, local = PF_MEDIA_INFO_INIT;
         pf_err rc;
 
         ASSERT_EQ(pf_probe(ctx, FIXTURE(names[i]), &local), PF_OK);
@@ -285,7 +285,7 @@ static void test_moov_at_end(void)
 static void expect_failure(const char *url, pf_err want, const char *text)
 {
     pf_ctx *ctx = new_ctx();
-    pf_media_info m;
+    pf_media_info m = PF_MEDIA_INFO_INIT;
     pf_err rc = pf_probe(ctx, url, &m);
 
     fprintf(stderr, "   %s -> %s: %s\n", url, pf_err_name(rc), pf_ctx_error(ctx));
@@ -346,7 +346,7 @@ static void test_secrets_redacted(void)
 
     for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
         pf_ctx *ctx = new_ctx();
-        pf_media_info m;
+        pf_media_info m = PF_MEDIA_INFO_INIT;
         pf_err rc = pf_probe(ctx, url_of(paths[i]), &m);
 
         fprintf(stderr, "   %s -> %s: %s\n", paths[i], pf_err_name(rc),
@@ -374,7 +374,7 @@ static void test_secrets_redacted(void)
     expect_failure(url, PF_ENET, "x.jpg?...");
     {
         pf_ctx *ctx = new_ctx();
-        pf_media_info m;
+        pf_media_info m = PF_MEDIA_INFO_INIT;
 
         ASSERT_EQ(pf_probe(ctx, url, &m), PF_ENET);
         ASSERT(!strstr(pf_ctx_error(ctx), "secret123"));
@@ -385,7 +385,7 @@ static void test_secrets_redacted(void)
 static void test_redirect_followed(void)
 {
     pf_ctx *ctx = new_ctx();
-    pf_media_info remote, local;
+    pf_media_info remote = PF_MEDIA_INFO_INIT, local = PF_MEDIA_INFO_INIT;
 
     ASSERT_EQ(pf_probe(ctx, FIXTURE("png_640x480.png"), &local), PF_OK);
     if (pf_probe(ctx, url_of("redirect?to=/png_640x480.png"), &remote) != PF_OK)
@@ -399,7 +399,7 @@ static void test_redirect_followed(void)
 static void test_stall_bounded(void)
 {
     pf_ctx *ctx = new_ctx();
-    pf_media_info m;
+    pf_media_info m = PF_MEDIA_INFO_INIT;
     double t0 = now_s(), elapsed;
     pf_err rc;
 
@@ -422,7 +422,7 @@ static void test_short_body(void)
 
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         pf_ctx *ctx = new_ctx();
-        pf_media_info remote, local;
+        pf_media_info remote = PF_MEDIA_INFO_INIT, local = PF_MEDIA_INFO_INIT;
         char path[256];
         pf_err rc;
 

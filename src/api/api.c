@@ -68,10 +68,11 @@ pf_err pf_jobs_open(pf_ctx *ctx, const pf_jobs_options *opts, pf_jobs **out)
     pf_err rc = PF_OK;
 
     *out = NULL;
-    if (!opts) {
-        memset(&none, 0, sizeof none);
-        opts = &none;
+    if ((rc = pf__struct_in(ctx, &none, sizeof none, opts, "pf_jobs_options"))) {
+        free(jobs);
+        return rc;
     }
+    opts = &none;
     if (!jobs)
         return pf__error(ctx, PF_ENOMEM, "out of memory");
     jobs->ctx = ctx;
@@ -234,7 +235,7 @@ static pf_err get_token(struct pf_jobs *jobs, const struct pf__provider *p,
                 snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
                          e == p->token_env ? "" : " or ", *e);
             return pf__error(jobs->ctx, PF_EAUTH, "%s: no API token: set %s, or give "
-                             "a token file (--token-file)", p->title, names);
+                             "a token file", p->title, names);
         }
         if (!token_ok(v))
             return pf__error(jobs->ctx, PF_EAUTH, "%s: $%s is not an API token "

@@ -286,14 +286,14 @@ static pf_err download_one(struct pf_jobs *jobs, pf_job *job, size_t i, const ch
     }
     /* Said before any byte is fetched, when the name is already final. */
     if (*extension(planned) && !force && access(dest, F_OK) == 0) {
-        rc = pf__error(jobs->ctx, PF_EEXIST, "%s: already exists (--force replaces it)",
+        rc = pf__error(jobs->ctx, PF_EEXIST, "%s: already exists",
                        dest);
         goto out;
     }
     pf__log(jobs->ctx, "downloading output %zu of %zu: %s", i + 1, job->noutputs, name);
     if ((rc = fetch(jobs, t, o->url, part, &size)))
         goto out;
-    if ((rc = pf_probe(jobs->ctx, part, &info))) {
+    if ((rc = pf__probe(jobs->ctx, part, &info))) {
         char msg[PF__ERRBUF];
 
         pf__strlcpy(msg, pf_ctx_error(jobs->ctx), sizeof msg);
@@ -330,8 +330,7 @@ static pf_err download_one(struct pf_jobs *jobs, pf_job *job, size_t i, const ch
         /* link(2) fails if dest appeared meanwhile: never an overwrite. */
         if (link(part, dest) != 0) {
             rc = errno == EEXIST
-               ? pf__error(jobs->ctx, PF_EEXIST, "%s: already exists (--force replaces "
-                           "it)", dest)
+               ? pf__error(jobs->ctx, PF_EEXIST, "%s: already exists", dest)
                : pf__error(jobs->ctx, PF_EIO, "%s: %s", dest, strerror(errno));
             unlink(part);
             goto out;

@@ -299,7 +299,7 @@ static pf_err unknown_outcome(pf_jobs *jobs, const pf_job *job)
     strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
     return pf__error(jobs->ctx, PF_EUNKNOWN, "%s, %s: outcome unknown: %s; the API may "
                      "or may not have created a job. Check %s for a request made at "
-                     "%s; if there is none, submit again with --force",
+                     "%s; if there is none, submit it again, forced",
                      job_name(job, name, sizeof name), job->model,
                      job->error ? job->error : "its submission was never answered",
                      p ? p->where_to_check : "the provider's dashboard", when);
@@ -475,10 +475,9 @@ pf_err pf_jobs_submit(pf_jobs *jobs, const pf_schema *schema, const pf_report *c
     pf_err rc;
 
     *out = NULL;
-    if (!opts) {
-        memset(&none, 0, sizeof none);
-        opts = &none;
-    }
+    if ((rc = pf__struct_in(jobs->ctx, &none, sizeof none, opts, "pf_submit_options")))
+        return rc;
+    opts = &none;
     if (!checked || !pf_report_ok(checked))
         return pf__error(jobs->ctx, PF_EUSAGE, "the request does not pass its check: "
                          "not submitted");
@@ -486,8 +485,8 @@ pf_err pf_jobs_submit(pf_jobs *jobs, const pf_schema *schema, const pf_report *c
         return pf__error(jobs->ctx, PF_EUSAGE, "%s: preflight cannot submit to provider "
                          "'%s'", schema->model ? schema->model : "?", schema->provider);
     if (!schema->model || !*schema->model)
-        return pf__error(jobs->ctx, PF_EUSAGE, "the schema names no model: give --model "
-                         "with the model path to submit to");
+        return pf__error(jobs->ctx, PF_EUSAGE, "the schema names no model: the model path "
+                         "to submit to is needed");
     if (!(request = pf__report_request(checked)))
         return pf__error(jobs->ctx, PF_EINTERNAL, "the check kept no request");
     if (!(job = pf__job_new()) || !(body = cJSON_Duplicate(request, 1)) ||
@@ -505,14 +504,13 @@ pf_err pf_jobs_submit(pf_jobs *jobs, const pf_schema *schema, const pf_report *c
         goto out;
     if (host.locals && !opts->host) {
         rc = pf__error(jobs->ctx, PF_EUSAGE, "%s is a local file and the API fetches "
-                       "URLs: host it first ('preflight run --upload' or "
-                       "'preflight upload')", host.first);
+                       "URLs: host it first (no host function was "
+                       "given)", host.first);
         goto out;
     }
     if (opts->host_limit && host.locals > opts->host_limit) {
         rc = pf__error(jobs->ctx, PF_EUSAGE, "the request has %zu local files and only "
-                       "%zu can be hosted (one presigned URL pair hosts one file: use "
-                       "--upload s3://BUCKET/PREFIX)", host.locals, opts->host_limit);
+                       "%zu can be hosted", host.locals, opts->host_limit);
         goto out;
     }
     if ((rc = compute_key(jobs, schema, job, request, key)) || (rc = pf__api_ready(jobs, p)))
@@ -776,10 +774,9 @@ pf_err pf_jobs_wait(pf_jobs *jobs, pf_job *job, const pf_wait_options *opts)
     char name[200], *dir;
     pf_err rc = PF_OK;
 
-    if (!opts) {
-        memset(&none, 0, sizeof none);
-        opts = &none;
-    }
+    if ((rc = pf__struct_in(jobs->ctx, &none, sizeof none, opts, "pf_wait_options")))
+        return rc;
+    opts = &none;
     for (;;) {
         int64_t left, pause;
 
@@ -938,8 +935,8 @@ char *pf_job_to_json(pf_ctx *ctx, const pf_job *job, int probe_media)
         if (probe_media && o->path) {
             pf_media_info info;
 
-            if (pf_probe(ctx, o->path, &info) == PF_OK) {
-                char *facts = pf_media_info_to_json(&info);
+            if (pf__probe(ctx, o->path, &info) == PF_OK) {
+                char *facts = pf__media_info_to_json(&info);
 
                 media = facts ? cJSON_Parse(facts) : NULL;
                 pf_free(facts);

@@ -104,7 +104,7 @@ pf_err pf_cli_load_request(pf_ctx *ctx, const char *command,
     if (!rc && a->input)
         rc = pf_request_load_file(ctx, req, a->input);
     if (rc) {
-        snprintf(msg, msg_size, "%s", pf_ctx_error(ctx));
+        snprintf(msg, msg_size, "%s", pf_cli_ctx_error(ctx, rc));
         return rc;
     }
     for (int i = 0; i < a->nfields; i++) {
@@ -114,7 +114,7 @@ pf_err pf_cli_load_request(pf_ctx *ctx, const char *command,
             snprintf(msg, msg_size, "%s: '%.200s' is not FIELD=VALUE, "
                      "FIELD:=JSON or FIELD=@PATH", command, a->fields[i]);
         else
-            snprintf(msg, msg_size, "%s: %s", command, pf_ctx_error(ctx));
+            snprintf(msg, msg_size, "%s: %s", command, pf_cli_ctx_error(ctx, rc));
         return rc;
     }
     return PF_OK;

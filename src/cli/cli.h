@@ -42,6 +42,21 @@ pf_err pf_cli_add_argument(pf_ctx *ctx, pf_request *req, const char *arg);
 /* Usage text of a subcommand (NULL: the overview), or NULL if unknown. */
 const char *pf_cli_usage(const char *command);
 
+/* The subcommand being run ("check"), for the hints below; main.c sets
+ * it before dispatching. */
+void pf_cli_set_command(const char *command);
+
+/* The context's message for a failure with code, and the CLI's hint
+ * appended where the library's words have an option behind them: the
+ * library speaks of its own API ("already exists"), the tool adds
+ * "(--force replaces it)". Returns a per-thread buffer valid until the
+ * next call on the thread. */
+const char *pf_cli_ctx_error(pf_ctx *ctx, pf_err code);
+
+/* The hint alone for a message with code in the current subcommand, or
+ * NULL. */
+const char *pf_cli_hint(pf_err code, const char *message);
+
 /* "preflight: <message>" on stderr, one line. */
 void pf_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

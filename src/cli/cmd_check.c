@@ -110,7 +110,7 @@ int pf_cli_check(int argc, char **argv)
         }
     }
     if ((rc = pf_check(ctx, schema, req, &report))) {
-        status = fail(&a, rc, pf_ctx_error(ctx));
+        status = fail(&a, rc, pf_cli_ctx_error(ctx, rc));
         goto out;
     }
     /* Input errors are said once each on stderr, as one-liners, whatever

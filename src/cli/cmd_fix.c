@@ -200,6 +200,7 @@ int pf_cli_fix(int argc, char **argv)
     pf_err rc;
 
     memset(&a, 0, sizeof a);
+    pf_fix_options_init(&a.opts);
     if (!ctx || !req || !fields) {
         pf_cli_error("out of memory");
         goto out;
@@ -319,7 +320,7 @@ int pf_cli_fix(int argc, char **argv)
     if (view.shown)
         fputs("\r\033[K", stderr);
     if (rc) {
-        status = fail(&a, rc, pf_ctx_error(ctx));
+        status = fail(&a, rc, pf_cli_ctx_error(ctx, rc));
         if (rc == PF_EINTR)
             status = PF_EXIT_INTERRUPTED;
         goto out;

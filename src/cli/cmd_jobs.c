@@ -190,7 +190,7 @@ pf_err pf_cli_jobs_open(pf_ctx *ctx, const struct pf_cli_job_args *a, pf_jobs **
 {
     pf_jobs_options o;
 
-    memset(&o, 0, sizeof o);
+    pf_jobs_options_init(&o);
     o.state_dir = a->state_dir;
     o.base_url = a->base_url;
     o.token_file = a->token_file;
@@ -255,7 +255,7 @@ void pf_cli_print_job(FILE *out, pf_ctx *ctx, const pf_job *job, int probe_media
         fprintf(out, "  %s\n", pf_job_error(job));
     for (size_t i = 0; i < pf_job_output_count(job); i++) {
         const pf_job_output *o = pf_job_output_at(job, i);
-        pf_media_info info;
+        pf_media_info info = PF_MEDIA_INFO_INIT;
         char desc[512];
 
         if (o->path && probe_media && pf_probe(ctx, o->path, &info) == PF_OK) {
@@ -355,7 +355,7 @@ static int fail(const struct cmd *c, pf_err code, const char *message)
 
 static int fail_ctx(const struct cmd *c, pf_err code)
 {
-    return fail(c, code, pf_ctx_error(c->ctx));
+    return fail(c, code, pf_cli_ctx_error(c->ctx, code));
 }
 
 /* Parses the options a job command takes (which ones: flags) and its ID.
@@ -465,9 +465,10 @@ static int show(struct cmd *c, const pf_job *job, pf_err rc, int probe)
 
     pf_cli_job_progress_end();
     if (rc)
-        pf_cli_error("%s", pf_ctx_error(c->ctx));
+        pf_cli_error("%s", pf_cli_ctx_error(c->ctx, rc));
     if (c->a.json)
-        pf_cli_print_job_json(c->ctx, job, rc == PF_OK, rc, rc ? pf_ctx_error(c->ctx) : NULL);
+        pf_cli_print_job_json(c->ctx, job, rc == PF_OK, rc,
+                              rc ? pf_cli_ctx_error(c->ctx, rc) : NULL);
     else
         pf_cli_print_job(stdout, c->ctx, job, probe);
     return status;
@@ -526,7 +527,7 @@ static pf_wait_options wait_options(const struct cmd *c, const char *outdir)
 {
     pf_wait_options w;
 
-    memset(&w, 0, sizeof w);
+    pf_wait_options_init(&w);
     w.timeout_ms = c->timeout_ms;
     w.keep_on_interrupt = c->keep;
     w.outdir = outdir;
@@ -607,9 +608,9 @@ static int do_resume(struct cmd *c, pf_job *unused)
         pf_cli_job_progress_end();
         status = pf_cli_job_exit(rc);
         if (rc)
-            pf_cli_error("%s", pf_ctx_error(c->ctx));
+            pf_cli_error("%s", pf_cli_ctx_error(c->ctx, rc));
         if (arr) {
-            cJSON *item = job_json(c->ctx, job, rc == PF_OK, rc, pf_ctx_error(c->ctx));
+            cJSON *item = job_json(c->ctx, job, rc == PF_OK, rc, pf_cli_ctx_error(c->ctx, rc));
 
             if (item)
                 cJSON_AddItemToArray(arr, item);
@@ -679,7 +680,7 @@ int pf_cli_submit(int argc, char **argv)
     pf_err rc;
 
     memset(&c, 0, sizeof c);
-    memset(&so, 0, sizeof so);
+    pf_submit_options_init(&so);
     c.name = "submit";
     if (!(c.ctx = pf_ctx_new()) || !req || !fields) {
         pf_cli_error("out of memory");

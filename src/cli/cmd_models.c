@@ -59,7 +59,7 @@ int pf_cli_models(int argc, char **argv)
         goto out;
     }
     if ((rc = pf_models_foreach(ctx, print_model, &l))) {
-        pf_cli_fail(json, rc, pf_ctx_error(ctx));
+        pf_cli_fail(json, rc, pf_cli_ctx_error(ctx, rc));
         goto out;
     }
     if (l.array) {

@@ -100,7 +100,7 @@ static char *json_line(const char *path, const pf_media_info *info, pf_err rc,
 
 static void run_job(struct pool *p, pf_ctx *ctx, struct job *j)
 {
-    pf_media_info info;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
     pf_err rc = pf_probe(ctx, j->path, &info);
     char desc[512];
 

@@ -113,7 +113,7 @@ static pf_err host(void *userdata, pf_ctx *ctx, const char *field, const char *p
     if ((rc = pf_upload_file(ctx, path, &a->up, &up)))
         return rc;
     if (pf_upload_get(up)->warning)
-        pf_cli_error("warning: %s: %s", field, pf_upload_get(up)->warning);
+        pf_cli_error("warning: %s: %s (--content-type TYPE)", field, pf_upload_get(up)->warning);
     *url = strdup(pf_upload_get(up)->get_url);
     pf_upload_free(up);
     return *url ? PF_OK : PF_ENOMEM;
@@ -273,8 +273,9 @@ int pf_cli_run(int argc, char **argv)
     pf_err rc;
 
     memset(&a, 0, sizeof a);
-    memset(&so, 0, sizeof so);
-    memset(&wo, 0, sizeof wo);
+    pf_upload_options_init(&a.up);
+    pf_submit_options_init(&so);
+    pf_wait_options_init(&wo);
     if (!ctx || !req || !fields) {
         pf_cli_error("out of memory");
         goto out;
@@ -296,7 +297,7 @@ int pf_cli_run(int argc, char **argv)
     if (a.fix) {
         pf_fix_options fo;
 
-        memset(&fo, 0, sizeof fo);
+        pf_fix_options_init(&fo);
         fo.fit = a.fit;
         if (!(inputs = malloc(strlen(a.outdir) + 8))) {
             pf_cli_error("out of memory");
@@ -304,7 +305,7 @@ int pf_cli_run(int argc, char **argv)
         }
         sprintf(inputs, "%s/inputs", a.outdir);
         if ((rc = pf_fix(ctx, schema, req, inputs, &fo, &fixed))) {
-            status = fail(&a, rc, pf_ctx_error(ctx));
+            status = fail(&a, rc, pf_cli_ctx_error(ctx, rc));
             goto out;
         }
         for (size_t i = 0; i < pf_fix_result_change_count(fixed); i++) {
@@ -318,7 +319,7 @@ int pf_cli_run(int argc, char **argv)
         checked = pf_fix_result_report(fixed);
     } else {
         if ((rc = pf_check(ctx, schema, req, &report))) {
-            status = fail(&a, rc, pf_ctx_error(ctx));
+            status = fail(&a, rc, pf_cli_ctx_error(ctx, rc));
             goto out;
         }
         checked = report;
@@ -345,7 +346,7 @@ int pf_cli_run(int argc, char **argv)
     }
     if ((rc = pf_cli_jobs_open(ctx, &a.job, &jobs)) ||
         (rc = pf_jobs_submit(jobs, schema, checked, &so, &job))) {
-        status = fail(&a, rc, pf_ctx_error(ctx));
+        status = fail(&a, rc, pf_cli_ctx_error(ctx, rc));
         goto out;
     }
     if (!a.job.json)
@@ -362,10 +363,10 @@ int pf_cli_run(int argc, char **argv)
     rc = pf_jobs_wait(jobs, job, &wo);
     pf_cli_job_progress_end();
     if (rc)
-        pf_cli_error("%s", pf_ctx_error(ctx));
+        pf_cli_error("%s", pf_cli_ctx_error(ctx, rc));
     /* 4. the manifest, whatever happened: the job is what the user has */
     if (a.job.json)
-        pf_cli_print_job_json(ctx, job, rc == PF_OK, rc, rc ? pf_ctx_error(ctx) : NULL);
+        pf_cli_print_job_json(ctx, job, rc == PF_OK, rc, rc ? pf_cli_ctx_error(ctx, rc) : NULL);
     else
         pf_cli_print_job(stdout, ctx, job, 1);
     status = pf_cli_job_exit(rc);

@@ -151,7 +151,7 @@ int pf_cli_upload(int argc, char **argv)
     char msg[600];
     pf_err rc;
 
-    memset(&o, 0, sizeof o);
+    pf_upload_options_init(&o);
     memset(&bar, 0, sizeof bar);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -267,12 +267,12 @@ int pf_cli_upload(int argc, char **argv)
     if (bar.drawn)
         fputc('\n', stderr);
     if (rc != PF_OK) {
-        pf_cli_fail(json, rc, pf_ctx_error(ctx));
+        pf_cli_fail(json, rc, pf_cli_ctx_error(ctx, rc));
         goto out;
     }
     /* Said, not fatal: see pf_upload_file. */
     if (pf_upload_get(up)->warning)
-        pf_cli_error("warning: %s", pf_upload_get(up)->warning);
+        pf_cli_error("warning: %s (--content-type TYPE)", pf_upload_get(up)->warning);
     if (json) {
         char *text = pf_upload_to_json(up);
 

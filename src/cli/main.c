@@ -108,5 +108,6 @@ int main(int argc, char **argv)
         pf_cli_error("no such command '%s' (see 'preflight --help')", cmd);
         return PF_EXIT_ERROR;
     }
+    pf_cli_set_command(c->name);
     return c->run(argc - 1, argv + 1);
 }

@@ -158,6 +158,72 @@ void pf_cli_print_report(FILE *out, const pf_report *r, int color)
                 nw ? (nw == 1 ? " with 1 warning" : " with warnings") : "");
 }
 
+static const char *pf_cli_command = "";
+
+void pf_cli_set_command(const char *command)
+{
+    pf_cli_command = command ? command : "";
+}
+
+/* Which option stands behind a library message, by error code: the
+ * subcommands it applies to (NULL: all) and, where one code covers several
+ * causes, words of the library's message that pick one (NULL: any). */
+static const struct pf_cli_hint_row {
+    pf_err code;
+    const char *commands;       /* space-separated, or NULL */
+    const char *needle;         /* in the library's message, or NULL */
+    const char *hint;
+} pf_cli_hints[] = {
+    {PF_ENOMODEL, NULL, NULL,
+     "'preflight models' lists them; --schema FILE checks any other model"},
+    {PF_EEXIST, "wait resume run", NULL, "--force replaces it"},
+    {PF_EUNKNOWN, "submit run", "again, forced", "--force"},
+    {PF_EAUTH, NULL, "no API token", "--token-file FILE"},
+    {PF_EUSAGE, "submit run", "names no model", "--model"},
+    {PF_EUSAGE, "submit", "host it first", "'preflight run --upload' or 'preflight upload'"},
+    {PF_EUSAGE, "run", "host it first", "--upload"},
+    {PF_EUSAGE, "run", "can be hosted",
+     "one presigned URL pair hosts one file: use --upload s3://BUCKET/PREFIX"},
+    {PF_EUSAGE, "upload run", "signed for a Content-Type", "--content-type TYPE"},
+    {PF_EUSAGE, "upload", "no POST URL", "--post-url URL"},
+};
+
+static int command_in(const char *list)
+{
+    size_t n = strlen(pf_cli_command);
+
+    if (!list)
+        return 1;
+    for (const char *p = list; n && (p = strstr(p, pf_cli_command)); p += n)
+        if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+const char *pf_cli_hint(pf_err code, const char *message)
+{
+    for (size_t i = 0; i < sizeof pf_cli_hints / sizeof pf_cli_hints[0]; i++) {
+        const struct pf_cli_hint_row *h = &pf_cli_hints[i];
+
+        if (h->code == code && command_in(h->commands) &&
+            (!h->needle || (message && strstr(message, h->needle))))
+            return h->hint;
+    }
+    return NULL;
+}
+
+const char *pf_cli_ctx_error(pf_ctx *ctx, pf_err code)
+{
+    static _Thread_local char buf[1400];
+    const char *msg = pf_ctx_error(ctx), *hint = pf_cli_hint(code, msg);
+
+    if (hint)
+        snprintf(buf, sizeof buf, "%s (%s)", msg, hint);
+    else
+        snprintf(buf, sizeof buf, "%s", msg);
+    return buf;
+}
+
 int pf_cli_fail(int json, pf_err code, const char *message)
 {
     pf_cli_error("%s", message);

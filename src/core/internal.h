@@ -88,6 +88,12 @@ void pf__redact_text(char *s, size_t size);
  * presigned signatures must never reach a terminal or a log file. */
 void pf__redact_url(char *dst, size_t size, const char *url);
 
+/* pf_probe and pf_media_info_to_json on the library's own full-size
+ * struct (probe.c, media_info.c): the public ones (probe_abi.c) check the
+ * caller's size and copy. pf__probe sets info->size. */
+pf_err pf__probe(pf_ctx *ctx, const char *path_or_url, pf_media_info *info);
+char *pf__media_info_to_json(const pf_media_info *info);
+
 /* ---- process-wide state (global.c) ---- */
 
 /* The flags pf_global_init() was called with; the first use without an

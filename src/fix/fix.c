@@ -626,7 +626,7 @@ pf_err pf_fix(pf_ctx *ctx, const pf_schema *schema, const pf_request *req,
               const char *outdir, const pf_fix_options *opts_in,
               pf_fix_result **out)
 {
-    pf_fix_options opts = { 0 };
+    pf_fix_options opts;
     struct fixer f;
     pf_report *checked = NULL;
     pf_request *fixed = NULL;
@@ -635,8 +635,8 @@ pf_err pf_fix(pf_ctx *ctx, const pf_schema *schema, const pf_request *req,
 
     *out = NULL;
     memset(&f, 0, sizeof f);
-    if (opts_in)
-        opts = *opts_in;
+    if ((rc = pf__struct_in(ctx, &opts, sizeof opts, opts_in, "pf_fix_options")))
+        return rc;
     if (opts.fit < PF_FIT_CROP || opts.fit > PF_FIT_NONE)
         return pf__error(ctx, PF_EUSAGE, "unknown fit mode %d", opts.fit);
     if (!outdir || !*outdir)

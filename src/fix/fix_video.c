@@ -376,7 +376,7 @@ pf_err pf__fix_plan_video(pf_ctx *ctx, const struct pf__limits *lim,
                                  "want %s: a video cannot be made longer", name,
                                  info->duration, rule);
             }
-            return pf__error(ctx, PF_ECANNOT, "%s: --max-duration leaves nothing of it", name);
+            return pf__error(ctx, PF_ECANNOT, "%s: the maximum duration leaves nothing of it", name);
         }
         if (keep < have) {
             vp->max_frames = keep;

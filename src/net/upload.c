@@ -293,7 +293,7 @@ static pf_err pf__up_check_type(struct pf__up *u, const char *name, const char *
         u->result->warning = pf__asprintf(
             "%s: served %s%s, not as %s; Runway's API (and CometAPI's "
             "Runway-compatible one) fetches an input only when it is served with its "
-            "media type: upload it with --content-type %s", name,
+            "media type: upload it with Content-Type %s", name,
             got[0] ? "as " : "without a Content-Type", got, want, want);
     if (!u->result->warning)
         return pf__error(u->ctx, PF_ENOMEM, "out of memory");
@@ -454,7 +454,7 @@ static pf_err pf__up_put(struct pf__up *u)
     pf__redact_url(name, sizeof name, o->put_url);
     if (pf__up_signs_content_type(o->put_url) && !o->content_type)
         return pf__error(u->ctx, PF_EUSAGE, "%s: the URL was signed for a Content-Type; "
-                         "give the same one with --content-type", name);
+                         "the upload must give the same one", name);
     if ((rc = pf__up_check_expiry(u->ctx, o->put_url)) != PF_OK ||
         (o->get_url && (rc = pf__up_check_expiry(u->ctx, o->get_url)) != PF_OK))
         return rc;
@@ -509,8 +509,8 @@ static pf_err pf__up_post_fields(struct pf__up *u, cJSON **doc, const char **url
         fields = *doc;
     }
     if (!*url)
-        return pf__error(u->ctx, PF_EUSAGE, "upload: no POST URL given (--post-url, or "
-                         "\"url\" beside \"fields\")");
+        return pf__error(u->ctx, PF_EUSAGE, "upload: no POST URL given (the form's action "
+                         "URL, or \"url\" beside \"fields\")");
     if (!(*form = calloc((size_t)cJSON_GetArraySize(fields) + 1, sizeof **form)))
         return pf__error(u->ctx, PF_ENOMEM, "out of memory");
     cJSON_ArrayForEach(f, fields) {
@@ -819,6 +819,7 @@ pf_err pf_upload_file(pf_ctx *ctx, const char *path, const pf_upload_options *op
                       pf_upload **out)
 {
     struct pf__up u;
+    pf_upload_options o;
     struct stat st;
     unsigned char head[16];
     ssize_t n;
@@ -832,6 +833,9 @@ pf_err pf_upload_file(pf_ctx *ctx, const char *path, const pf_upload_options *op
     u.fd = -1;
     if (!opts || !path)
         return pf__error(ctx, PF_EUSAGE, "upload: no file or no options");
+    if ((rc = pf__struct_in(ctx, &o, sizeof o, opts, "pf_upload_options")))
+        return rc;
+    opts = u.opts = &o;
     if ((u.fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
         rc = pf__error(ctx, errno == ENOENT ? PF_ENOENT : PF_EIO, "%s: %s", path,
                        strerror(errno));

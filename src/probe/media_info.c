@@ -34,7 +34,7 @@ static int pf__add_int_or_null(cJSON *obj, const char *key, double v)
                   : cJSON_AddNullToObject(obj, key) != NULL;
 }
 
-char *pf_media_info_to_json(const pf_media_info *info)
+char *pf__media_info_to_json(const pf_media_info *info)
 {
     cJSON *obj = NULL;
     char *text = NULL;

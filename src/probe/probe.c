@@ -167,7 +167,7 @@ out:
     return rc;
 }
 
-pf_err pf_probe(pf_ctx *ctx, const char *path_or_url, pf_media_info *info)
+pf_err pf__probe(pf_ctx *ctx, const char *path_or_url, pf_media_info *info)
 {
     struct pf__source *src = NULL;
     uint8_t *data = NULL;
@@ -207,6 +207,7 @@ pf_err pf_probe(pf_ctx *ctx, const char *path_or_url, pf_media_info *info)
 out:
     if (rc != PF_OK)
         memset(info, 0, sizeof *info);
+    info->size = sizeof *info;
     pf__source_close(src);
     free(data);
     return rc;

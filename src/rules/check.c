@@ -502,7 +502,7 @@ static int check_location(struct checker *c, const struct pf__media_field *m,
     if (verdict == PF__FAIL && strcmp(scheme, "http") == 0 && c->ctx->allow_http) {
         /* --allow-http: probe it (local test servers) but say the API won't. */
         keep(c, pf__report_warning(c->report, path,
-             "%s is plain http://: allowed by --allow-http, but the API fetches "
+             "%s is plain http://: allowed for this check, but the API fetches "
              "over HTTPS only", redacted));
     } else if (verdict == PF__FAIL) {
         char own[512];
@@ -638,7 +638,7 @@ static void check_media_value(struct checker *c, const struct pf__media_field *m
     if (!check_location(c, m, path, value->valuestring, scheme))
         return;
     pf__clear_error(c->ctx);
-    if ((rc = pf_probe(c->ctx, value->valuestring, &info))) {
+    if ((rc = pf__probe(c->ctx, value->valuestring, &info))) {
         if (rc == PF_ENOMEM)
             keep(c, rc);
         keep(c, pf__report_error(c->report, path, rc, pf_ctx_error(c->ctx)));

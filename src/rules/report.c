@@ -297,7 +297,7 @@ char *pf_report_to_json(const pf_report *r)
     cJSON_AddItemToObject(root, "defaults", cJSON_Duplicate(r->defaults, 1));
     o = cJSON_AddObjectToObject(root, "inputs");
     for (size_t i = 0; o && i < r->input_count; i++) {
-        char *facts = pf_media_info_to_json(&r->inputs[i].info);
+        char *facts = pf__media_info_to_json(&r->inputs[i].info);
         cJSON *f = facts ? cJSON_Parse(facts) : NULL;
 
         pf_free(facts);

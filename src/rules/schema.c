@@ -636,13 +636,11 @@ pf_err pf_schema_load_model(pf_ctx *ctx, const char *model_id, pf_schema **out)
     }
     if (best && best_d <= strlen(model_id) / 3)
         rc = pf__error(ctx, PF_ENOMODEL,
-                       "unknown model '%s' (did you mean '%s'? 'preflight models' "
-                       "lists them; --schema FILE checks any other model)",
+                       "unknown model '%s': not a bundled model (did you mean '%s'?)",
                        model_id, best);
     else
         rc = pf__error(ctx, PF_ENOMODEL,
-                       "unknown model '%s' ('preflight models' lists the bundled "
-                       "ones; --schema FILE checks any other model)", model_id);
+                       "unknown model '%s': not a bundled model", model_id);
     model_list_free(&l);
     return rc;
 }

@@ -193,7 +193,7 @@ for served in application/octet-stream binary/octet-stream image/jpeg; do
     expect_json served_type "$served"
     expect_one_line_err
     expect_err "preflight: warning: $F/range/30000?...: served as $served, not as video/mp4; Runway's API"
-    expect_err "upload it with --content-type video/mp4"
+    expect_err "upload it with Content-Type video/mp4 (--content-type TYPE)"
     case $(json_field warning) in *"served as $served, not as video/mp4"*) ok ;;
         *) fail "JSON warning: $(json_field warning)" ;; esac
 done

@@ -59,7 +59,7 @@ for fault in '{"on": "submit", "action": "status", "code": 500}' \
     expect_status 2 "outcome unknown: $fault"
     expect_one_line_err
     expect_err "outcome unknown"
-    expect_err "submit again with --force"
+    expect_err "submit it again, forced (--force)"
     job submit "${REQ[@]}" --json
     expect_status 2 "outcome unknown again: $fault"
     expect_json error.code outcome_unknown

@@ -115,7 +115,7 @@ expect_status 0 "run with an untyped upload"
 expect_json state completed
 expect_one_line_err
 expect_err "preflight: warning: video_url: $BASE/uploads/untyped.mp4: served as binary/octet-stream, not as video/mp4"
-expect_err "--content-type video/mp4"
+expect_err "Content-Type video/mp4 (--content-type TYPE)"
 job run --model "$ALEPH" --allow-http "prompt=untyped" ratio=1280:720 "video_url=@$CLIP" \
     -o "$TMP/untyped" --upload s3://bucket/x --content-type video/mp4
 expect_status 2 "--content-type without --put-url"
