@@ -12,6 +12,10 @@ $SUDO apt-get install -y -qq --no-install-recommends \
     libcurl4-openssl-dev libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev \
     libcjson-dev libsqlite3-dev libssl-dev \
     ffmpeg python3 valgrind clang libclang-rt-14-dev man-db curl time >/dev/null
+# The locale test formats in de_DE.UTF-8 (decimal comma); the package test
+# builds a .deb (dpkg-shlibdeps is in dpkg-dev).
+$SUDO apt-get install -y -qq --no-install-recommends locales dpkg-dev file >/dev/null
+locale -a | grep -qix de_DE.utf8 || $SUDO localedef -i de_DE -f UTF-8 de_DE.UTF-8
 # Node.js runs the test suite's S3 server (s3rver) and the AWS SDK presigner
 # the signer is compared with; machines of this kind may already have it.
 if ! command -v npm >/dev/null; then

@@ -66,9 +66,11 @@ void pf__log(pf_ctx *ctx, const char *fmt, ...)
 
     if (!ctx || !ctx->log_fn)
         return;
+    void *locale = pf__c_locale_begin();
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    pf__c_locale_end(locale);
     ctx->log_fn(ctx->log_userdata, line);
 }
 

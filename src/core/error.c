@@ -37,9 +37,11 @@ pf_err pf__error(pf_ctx *ctx, pf_err err, const char *fmt, ...)
 
     if (!ctx)
         return err;
+    void *locale = pf__c_locale_begin();
     va_start(ap, fmt);
     vsnprintf(ctx->error, sizeof ctx->error, fmt, ap);
     va_end(ap);
+    pf__c_locale_end(locale);
     /* Every URL a message names is redacted where it is built; a server's
      * own words quoted in it may carry one that is not. */
     pf__redact_text(ctx->error, sizeof ctx->error);

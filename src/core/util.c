@@ -87,14 +87,20 @@ char *pf__asprintf(const char *fmt, ...)
     int n;
     char *s;
 
+    void *locale = pf__c_locale_begin();
+
     va_start(ap, fmt);
     n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n < 0 || !(s = malloc((size_t)n + 1)))
-        return NULL;
+    if (n < 0 || !(s = malloc((size_t)n + 1))) {
+        s = NULL;
+        goto out;
+    }
     va_start(ap, fmt);
     vsnprintf(s, (size_t)n + 1, fmt, ap);
     va_end(ap);
+out:
+    pf__c_locale_end(locale);
     return s;
 }
 
@@ -198,20 +204,25 @@ long pf__utf8_length(const char *s)
 
 void pf__format_number(char *buf, size_t size, double v)
 {
+    /* JSON's decimal point is '.', whatever the process's locale. */
+    void *locale = pf__c_locale_begin();
+
     if (!isfinite(v)) {
         snprintf(buf, size, "null");
-        return;
+        goto out;
     }
     if (v == floor(v) && fabs(v) < 1e15) {
         snprintf(buf, size, "%.0f", v);
-        return;
+        goto out;
     }
     /* Shortest %g precision that reads back the same double. */
     for (int prec = 6; prec <= 17; prec++) {
         snprintf(buf, size, "%.*g", prec, v);
         if (strtod(buf, NULL) == v)
-            return;
+            break;
     }
+out:
+    pf__c_locale_end(locale);
 }
 
 void pf__redact_text(char *s, size_t size)
@@ -291,6 +302,8 @@ void pf__redact_url(char *dst, size_t size, const char *url)
  * "< 4.7 MB" limit reads 4.69 MB, never 4.70 MB. */
 void pf_format_size(char *buf, size_t size, int64_t bytes)
 {
+    void *locale = pf__c_locale_begin();
+
     if (bytes < 0)
         snprintf(buf, size, "? bytes");
     else if (bytes < 1000)
@@ -301,4 +314,5 @@ void pf_format_size(char *buf, size_t size, int64_t bytes)
         snprintf(buf, size, "%.2f MB", (double)(bytes / 10000) / 100);
     else
         snprintf(buf, size, "%.2f GB", (double)(bytes / 10000000) / 100);
+    pf__c_locale_end(locale);
 }

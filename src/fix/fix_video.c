@@ -696,8 +696,8 @@ static void upper(char *dst, size_t size, const char *s)
     dst[i] = '\0';
 }
 
-char *pf__fix_video_summary(const pf_media_info *in, const struct pf__video_plan *p,
-                            const struct pf__fix_output *o)
+static char *video_summary(const pf_media_info *in, const struct pf__video_plan *p,
+                           const struct pf__fix_output *o)
 {
     const struct pf__plan *g = &p->geo;
     char from_size[32], to_size[32] = "", from_fmt[32], codec[32], how[160] = "", rate[48] = "";
@@ -749,4 +749,15 @@ char *pf__fix_video_summary(const pf_media_info *in, const struct pf__video_plan
                         in->height, from_fmt, codec, from_size, timing, g->out_w, g->out_h,
                         to_fmt, to_size, p->duration > 0 ? p->duration : 0, rate, how,
                         extra);
+}
+
+/* The summary's numbers read the same in every locale ("2.50 s"). */
+char *pf__fix_video_summary(const pf_media_info *in, const struct pf__video_plan *p,
+                            const struct pf__fix_output *o)
+{
+    void *locale = pf__c_locale_begin();
+    char *s = video_summary(in, p, o);
+
+    pf__c_locale_end(locale);
+    return s;
 }

@@ -724,11 +724,11 @@ static void warn_unchecked_rules(struct checker *c)
 static int parse_ratio(const char *s, double *out)
 {
     char *end;
-    double w = strtod(s, &end), h;
+    double w = pf__strtod(s, &end), h;
 
     if (end == s || (*end != ':' && *end != 'x' && *end != '/'))
         return -1;
-    h = strtod(end + 1, &end);
+    h = pf__strtod(end + 1, &end);
     if (*end || !(w > 0) || !(h > 0))
         return -1;
     *out = w / h;

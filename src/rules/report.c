@@ -132,9 +132,11 @@ pf_err pf__report_warning(pf_report *r, const char *field, const char *fmt, ...)
         return PF_ENOMEM;
     r->warnings = w;
     w = &w[r->warning_count];
+    void *locale = pf__c_locale_begin();    /* "1.33", never "1,33" */
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    pf__c_locale_end(locale);
     w->field = dup_or_null(field);
     w->message = strdup(buf);
     r->warning_count++;
