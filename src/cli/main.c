@@ -89,7 +89,12 @@ int main(int argc, char **argv)
         return PF_EXIT_OK;
     }
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
-        printf("preflight %s\n", PF_VERSION);
+        /* The library actually loaded, which may not be the one this
+         * binary was built with (a libpreflight.so.N upgraded alone). */
+        printf("preflight %s\n", pf_version());
+        if (strcmp(pf_version(), PF_VERSION) != 0)
+            pf_cli_error("warning: built with libpreflight %s but running with %s",
+                         PF_VERSION, pf_version());
         return PF_EXIT_OK;
     }
     if (strcmp(cmd, "help") == 0) {
