@@ -208,7 +208,18 @@ pid=$!
 for _ in $(seq 50); do [ "$(fault_count /stall-upload)" -ge 1 ] && break; sleep 0.1; done
 tr '\0' ' ' </proc/$pid/cmdline >"$TMP/cmdline"
 grep -q "upload" "$TMP/cmdline" || fail "not the upload: $(cat "$TMP/cmdline")"
+grep -qF -- "--put-url @$TMP/stall.url" "$TMP/cmdline" || fail "not the @FILE upload: $(cat "$TMP/cmdline")"
 grep -q -e c0ffeec0ffee -e pf-Secret "$TMP/cmdline" && fail "secret in cmdline"
+ok
+# The same search finds the signature when it is passed the wrong way, on
+# the command line: what the @FILE form keeps out of every user's ps.
+"$PREFLIGHT" upload "$PAT" --put-url "$(cat "$TMP/stall.url")" 2>"$TMP/argv.err" &
+pid2=$!
+for _ in $(seq 50); do [ "$(fault_count /stall-upload)" -ge 2 ] && break; sleep 0.1; done
+tr '\0' ' ' </proc/$pid2/cmdline >"$TMP/cmdline2"
+kill -INT $pid2; wait $pid2 || true
+grep -q c0ffeec0ffee "$TMP/cmdline2" || fail "the cmdline search cannot see an argv URL: $(cat "$TMP/cmdline2")"
+grep -q c0ffeec0ffee "$TMP/argv.err" && fail "signature in the error: $(cat "$TMP/argv.err")"
 ok
 kill -INT $pid
 wait $pid; st=$?

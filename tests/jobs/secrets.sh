@@ -32,7 +32,16 @@ for _ in $(seq 100); do
     sleep 0.05
 done
 tr '\0' '\n' <"/proc/$PID/cmdline" >"$TMP/cmdline"
+tr '\0' '\n' <"/proc/$PID/environ" >"$TMP/environ"
 grep -q -- "--verbose" "$TMP/cmdline" || fail "did not read the right process"; ok
+# The search can find what is there: the GET URL was given on the command
+# line itself and shows, the PUT URL was given as @FILE and does not, and
+# the token the process holds is in its environment, where it belongs.
+grep -qF -- "getsig-51c3a8f6e4" "$TMP/cmdline" || fail "cmdline search finds nothing: $(cat "$TMP/cmdline")"; ok
+grep -qF -- "@$TMP/put" "$TMP/cmdline" || fail "the PUT URL's @FILE is not in cmdline"; ok
+grep -qF -- "putsig-7b1e9d0c2a" "$TMP/cmdline" && fail "the @FILE PUT URL is in cmdline"; ok
+grep -qxF -- "RUNCOMFY_API_TOKEN=$FAKE_RUNCOMFY_TOKEN" "$TMP/environ" \
+    || fail "the running process holds no token: the cmdline check below proves nothing"; ok
 fake advance "{\"id\": \"$(apistat 'list(s["jobs"])[0]')\", \"state\": \"completed\"}" >/dev/null
 wait "$PID" || fail "the verbose run failed: $(cat "$TMP/run.err")"
 ok
@@ -44,6 +53,21 @@ for s in "$FAKE_RUNCOMFY_TOKEN" "$FAKE_COMETAPI_TOKEN"; do
 done
 ok
 clean "$TMP/run.out" "$TMP/run.err"
+
+# The token given the wrong way, on the command line, is refused before
+# anything is sent, and the refusal does not repeat it.
+before=$(apistat 's["submits"]')
+for opt in --token --api-key; do
+    "$PREFLIGHT" submit --state-dir "$STATE" --base-url "$BASE" --model "$ALEPH" \
+        "$opt" "$FAKE_RUNCOMFY_TOKEN" prompt=x "video_url=$BASE/fixtures/mp4_h264_640x360_2s.mp4" \
+        >"$TMP/argv.out" 2>"$TMP/argv.err" && fail "$opt TOKEN on the command line was accepted"
+    st=$?
+    [ $st -eq 2 ] || fail "$opt TOKEN exited $st"
+    grep -q -e "not an option" -e "unknown option" "$TMP/argv.err" || fail "$opt TOKEN: $(cat "$TMP/argv.err")"
+    grep -aqF -- "$FAKE_RUNCOMFY_TOKEN" "$TMP/argv.err" "$TMP/argv.out" && fail "the refusal repeats the token"
+    ok
+done
+[ "$(apistat 's["submits"]')" = "$before" ] || fail "a refused command line submitted"; ok
 
 # Manifests, listings and errors of a verbose session.
 RID=$(apistat 'list(s["jobs"])[0]')
