@@ -175,7 +175,9 @@ PF_EXTERN void pf_ctx_free(pf_ctx *ctx);
 PF_EXTERN const char *pf_ctx_error(const pf_ctx *ctx);
 
 /* Where bundled model rules are searched first; NULL restores the default
- * ($PREFLIGHT_RULES_DIR, then the installed rules). The string is copied. */
+ * ($PREFLIGHT_RULES_DIR, then share/preflight/rules beside the library's
+ * own directory, as installed, then the configured install directory).
+ * The string is copied. */
 PF_EXTERN pf_err pf_ctx_set_rules_dir(pf_ctx *ctx, const char *dir);
 
 /* Allow plain http:// URLs to be probed (local test servers). Without it an
