@@ -11,10 +11,44 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libavutil/log.h>
+
 #include "preflight.h"
 #include "../test.h"
 
 static pf_ctx *ctx;
+
+static int program_log_lines;
+
+static void program_log(void *avcl, int level, const char *fmt, va_list vl)
+{
+    (void)avcl, (void)level, (void)fmt, (void)vl;
+    program_log_lines++;
+}
+
+/* Before anything else in the process: the program's flags are the ones
+ * that hold, later calls change nothing, and each flag does what the
+ * header says: PREFLIGHT_RULES_DIR pointing nowhere is ignored, and
+ * FFmpeg's log level and callback stay the program's through a probe that
+ * makes libavformat complain. */
+static void test_global_init(void)
+{
+    pf_schema *s = NULL;
+    pf_media_info info = PF_MEDIA_INFO_INIT;
+
+    av_log_set_level(AV_LOG_ERROR);
+    av_log_set_callback(program_log);
+    setenv("PREFLIGHT_RULES_DIR", "/nonexistent/rules", 1);
+    ASSERT_EQ(pf_global_init(PF_GLOBAL_IGNORE_ENV | PF_GLOBAL_KEEP_AV_LOG), PF_OK);
+    ASSERT_EQ(pf_global_init(PF_GLOBAL_DEFAULT), PF_OK);
+    ctx = pf_ctx_new();
+    ASSERT(ctx != NULL);
+    ASSERT_EQ(pf_schema_load_model(ctx, "runwayml/runway-aleph/video-to-video", &s), PF_OK);
+    pf_schema_free(s);
+    ASSERT_EQ(pf_probe(ctx, CORRUPT("truncated_moov.mp4"), &info) != PF_OK, 1);
+    ASSERT_EQ(av_log_get_level(), AV_LOG_ERROR);
+    ASSERT_INT(program_log_lines, >, 0);
+}
 
 static void test_version(void)
 {
@@ -152,8 +186,7 @@ int main(void)
 {
     char dir[] = "/tmp/pf-abi-XXXXXX";
 
-    ctx = pf_ctx_new();
-    ASSERT(ctx != NULL);
+    RUN(test_global_init);
     ASSERT(mkdtemp(dir) != NULL);
     RUN(test_version);
     RUN(test_probe_short_struct);
