@@ -14,6 +14,7 @@
 static void pf__media_info_init(pf_media_info *info, pf_source_kind kind)
 {
     memset(info, 0, sizeof *info);
+    info->size = sizeof *info;      /* the library's own, full struct */
     info->source = kind;
     info->width = info->height = -1;
     info->coded_width = info->coded_height = -1;
