@@ -584,8 +584,8 @@ pf_err pf_jobs_get(pf_jobs *jobs, const char *id, pf_job **out)
     if (rc == PF_ENOENT)
         rc = pf__ledger_get_request(jobs->ledger, id, out);
     if (rc == PF_ENOENT)
-        return pf__error(jobs->ctx, PF_ENOENT, "no job '%.200s' in the ledger %s "
-                         "(see 'preflight jobs')", id, pf__ledger_path(jobs->ledger));
+        return pf__error(jobs->ctx, PF_ENOENT, "no job '%.200s' in the ledger %s",
+                         id, pf__ledger_path(jobs->ledger));
     return rc;
 }
 
@@ -737,8 +737,8 @@ static pf_err interrupted(pf_jobs *jobs, pf_job *job, const pf_wait_options *o)
     pf_err rc;
 
     job_name(job, name, sizeof name);
-    snprintf(again, sizeof again, "'preflight wait %s' or 'preflight resume' picks "
-             "it up", job->request_id ? job->request_id : name);
+    snprintf(again, sizeof again, "waiting for %s again picks it up",
+             job->request_id ? job->request_id : name);
     jobs->ctx->interrupted = 0;
     if (job->state == PF_JOB_QUEUED && !o->keep_on_interrupt) {
         rc = pf_jobs_cancel(jobs, job);
@@ -750,7 +750,7 @@ static pf_err interrupted(pf_jobs *jobs, pf_job *job, const pf_wait_options *o)
             return pf__error(jobs->ctx, PF_EINTR, "interrupted: %s started before it "
                              "could be cancelled and goes on; %s", name, again);
         return pf__error(jobs->ctx, PF_EINTR, "interrupted: cancelling %s failed (%s); "
-                         "it may still be queued: 'preflight cancel %s'", name,
+                         "it may still be queued (cancel %s again)", name,
                          pf_ctx_error(jobs->ctx),
                          job->request_id ? job->request_id : "ID");
     }
@@ -791,9 +791,9 @@ pf_err pf_jobs_wait(pf_jobs *jobs, pf_job *job, const pf_wait_options *opts)
             char msg[PF__ERRBUF];
 
             pf__strlcpy(msg, pf_ctx_error(jobs->ctx), sizeof msg);
-            return pf__error(jobs->ctx, rc, "%s; %s is recorded: 'preflight wait %s' "
+            return pf__error(jobs->ctx, rc, "%s; %s is recorded: waiting for %s again "
                              "tries again", msg, job_name(job, name, sizeof name),
-                             job->request_id ? job->request_id : "ID");
+                             job->request_id ? job->request_id : "it");
         } else {
             failures = 0;
         }
@@ -807,10 +807,10 @@ pf_err pf_jobs_wait(pf_jobs *jobs, pf_job *job, const pf_wait_options *opts)
         left = opts->timeout_ms ? started + opts->timeout_ms - pf__now_ms() : INT64_MAX;
         if (left <= 0)
             return pf__error(jobs->ctx, PF_ETIMEOUT, "%s is still %s after %.3g s: it "
-                             "goes on; 'preflight wait %s' picks it up",
+                             "goes on; waiting for %s again picks it up",
                              job_name(job, name, sizeof name), pf_job_state_name(job->state),
                              (double)opts->timeout_ms / 1000.0,
-                             job->request_id ? job->request_id : "ID");
+                             job->request_id ? job->request_id : "it");
         /* Jitter of +-20% keeps many waiting processes from polling in step. */
         jobs->rng = jobs->rng * 6364136223846793005ULL + 1442695040888963407ULL;
         pause = interval * 8 / 10 + (int64_t)((jobs->rng >> 33) % (uint64_t)(interval * 4 / 10 + 1));
@@ -863,7 +863,7 @@ pf_err pf_jobs_wait(pf_jobs *jobs, pf_job *job, const pf_wait_options *opts)
     if (rc == PF_EINTR || (rc && jobs->ctx->interrupted)) {
         jobs->ctx->interrupted = 0;
         return pf__error(jobs->ctx, PF_EINTR, "interrupted: %s is complete but its "
-                         "outputs are not all downloaded; 'preflight wait %s' resumes "
+                         "outputs are not all downloaded; waiting for %s again resumes "
                          "the download", name, job->request_id);
     }
     return rc;

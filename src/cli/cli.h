@@ -53,8 +53,12 @@ void pf_cli_set_command(const char *command);
  * next call on the thread. */
 const char *pf_cli_ctx_error(pf_ctx *ctx, pf_err code);
 
+/* The same for a failure about job, whose hints may name it ("'preflight
+ * wait ID'"). */
+const char *pf_cli_job_error(pf_ctx *ctx, pf_err code, const pf_job *job);
+
 /* The hint alone for a message with code in the current subcommand, or
- * NULL. */
+ * NULL (hints that name a job are left out). */
 const char *pf_cli_hint(pf_err code, const char *message);
 
 /* "preflight: <message>" on stderr, one line. */

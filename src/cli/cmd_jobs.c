@@ -465,10 +465,10 @@ static int show(struct cmd *c, const pf_job *job, pf_err rc, int probe)
 
     pf_cli_job_progress_end();
     if (rc)
-        pf_cli_error("%s", pf_cli_ctx_error(c->ctx, rc));
+        pf_cli_error("%s", pf_cli_job_error(c->ctx, rc, job));
     if (c->a.json)
         pf_cli_print_job_json(c->ctx, job, rc == PF_OK, rc,
-                              rc ? pf_cli_ctx_error(c->ctx, rc) : NULL);
+                              rc ? pf_cli_job_error(c->ctx, rc, job) : NULL);
     else
         pf_cli_print_job(stdout, c->ctx, job, probe);
     return status;
@@ -608,9 +608,9 @@ static int do_resume(struct cmd *c, pf_job *unused)
         pf_cli_job_progress_end();
         status = pf_cli_job_exit(rc);
         if (rc)
-            pf_cli_error("%s", pf_cli_ctx_error(c->ctx, rc));
+            pf_cli_error("%s", pf_cli_job_error(c->ctx, rc, job));
         if (arr) {
-            cJSON *item = job_json(c->ctx, job, rc == PF_OK, rc, pf_cli_ctx_error(c->ctx, rc));
+            cJSON *item = job_json(c->ctx, job, rc == PF_OK, rc, pf_cli_job_error(c->ctx, rc, job));
 
             if (item)
                 cJSON_AddItemToArray(arr, item);

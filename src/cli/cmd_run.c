@@ -363,10 +363,10 @@ int pf_cli_run(int argc, char **argv)
     rc = pf_jobs_wait(jobs, job, &wo);
     pf_cli_job_progress_end();
     if (rc)
-        pf_cli_error("%s", pf_cli_ctx_error(ctx, rc));
+        pf_cli_error("%s", pf_cli_job_error(ctx, rc, job));
     /* 4. the manifest, whatever happened: the job is what the user has */
     if (a.job.json)
-        pf_cli_print_job_json(ctx, job, rc == PF_OK, rc, rc ? pf_cli_ctx_error(ctx, rc) : NULL);
+        pf_cli_print_job_json(ctx, job, rc == PF_OK, rc, rc ? pf_cli_job_error(ctx, rc, job) : NULL);
     else
         pf_cli_print_job(stdout, ctx, job, 1);
     status = pf_cli_job_exit(rc);

@@ -143,7 +143,9 @@ void pf_cli_print_report(FILE *out, const pf_report *r, int color)
     for (size_t i = 0; i < nw; i++) {
         const pf_warning *w = pf_report_warning(r, i);
 
-        fprintf(out, "%s! %-16s%s %s\n", yellow, w->field, reset, w->message);
+        /* The library's advice, and the command that follows it. */
+        fprintf(out, "%s! %-16s%s %s%s\n", yellow, w->field, reset, w->message,
+                strstr(w->message, "a fix can crop or pad it") ? " ('preflight fix')" : "");
     }
     if (strcmp(defaults, "{}") != 0)
         fprintf(out, "  %sdefaults applied by the API: %s%s\n", dim, defaults, reset);
@@ -168,24 +170,33 @@ void pf_cli_set_command(const char *command)
 /* Which option stands behind a library message, by error code: the
  * subcommands it applies to (NULL: all) and, where one code covers several
  * causes, words of the library's message that pick one (NULL: any). */
+#define PF_CLI_ANY_CODE (-1)
 static const struct pf_cli_hint_row {
-    pf_err code;
+    int code;                   /* a pf_err, or PF_CLI_ANY_CODE */
     const char *commands;       /* space-separated, or NULL */
     const char *needle;         /* in the library's message, or NULL */
-    const char *hint;
+    const char *hint;           /* with JOB: one %s, the job's id */
+    int job;
 } pf_cli_hints[] = {
     {PF_ENOMODEL, NULL, NULL,
-     "'preflight models' lists them; --schema FILE checks any other model"},
-    {PF_EEXIST, "wait resume run", NULL, "--force replaces it"},
-    {PF_EUNKNOWN, "submit run", "again, forced", "--force"},
-    {PF_EAUTH, NULL, "no API token", "--token-file FILE"},
-    {PF_EUSAGE, "submit run", "names no model", "--model"},
-    {PF_EUSAGE, "submit", "host it first", "'preflight run --upload' or 'preflight upload'"},
-    {PF_EUSAGE, "run", "host it first", "--upload"},
+     "'preflight models' lists them; --schema FILE checks any other model", 0},
+    {PF_EEXIST, "wait resume run", NULL, "--force replaces it", 0},
+    {PF_EUNKNOWN, "submit run", "again, forced", "--force", 0},
+    {PF_EAUTH, NULL, "no API token", "--token-file FILE", 0},
+    {PF_EUSAGE, "submit run", "names no model", "--model", 0},
+    {PF_EUSAGE, "submit", "host it first", "'preflight run --upload' or 'preflight upload'", 0},
+    {PF_EUSAGE, "run", "host it first", "--upload", 0},
     {PF_EUSAGE, "run", "can be hosted",
-     "one presigned URL pair hosts one file: use --upload s3://BUCKET/PREFIX"},
-    {PF_EUSAGE, "upload run", "signed for a Content-Type", "--content-type TYPE"},
-    {PF_EUSAGE, "upload", "no POST URL", "--post-url URL"},
+     "one presigned URL pair hosts one file: use --upload s3://BUCKET/PREFIX", 0},
+    {PF_EUSAGE, "upload run", "signed for a Content-Type", "--content-type TYPE", 0},
+    {PF_EUSAGE, "upload", "no POST URL", "--post-url URL", 0},
+    {PF_ENOENT, "status wait result cancel", "in the ledger", "'preflight jobs' lists them", 0},
+    /* The job commands' interruptions and time-outs: how to pick it up. */
+    {PF_EINTR, NULL, "again picks it up", "'preflight wait %s' or 'preflight resume'", 1},
+    {PF_EINTR, NULL, "again resumes the download", "'preflight wait %s'", 1},
+    {PF_EINTR, NULL, "may still be queued", "'preflight cancel %s'", 1},
+    {PF_ETIMEOUT, NULL, "again picks it up", "'preflight wait %s'", 1},
+    {PF_CLI_ANY_CODE, NULL, "is recorded: waiting for", "'preflight wait %s'", 1},
 };
 
 static int command_in(const char *list)
@@ -200,28 +211,56 @@ static int command_in(const char *list)
     return 0;
 }
 
-const char *pf_cli_hint(pf_err code, const char *message)
+static const struct pf_cli_hint_row *find_hint(pf_err code, const char *message, int job)
 {
     for (size_t i = 0; i < sizeof pf_cli_hints / sizeof pf_cli_hints[0]; i++) {
         const struct pf_cli_hint_row *h = &pf_cli_hints[i];
 
-        if (h->code == code && command_in(h->commands) &&
-            (!h->needle || (message && strstr(message, h->needle))))
-            return h->hint;
+        if ((h->code == (int)code || h->code == PF_CLI_ANY_CODE) && h->job <= job &&
+            command_in(h->commands) && (!h->needle || (message && strstr(message, h->needle))))
+            return h;
     }
     return NULL;
 }
 
+const char *pf_cli_hint(pf_err code, const char *message)
+{
+    const struct pf_cli_hint_row *h = find_hint(code, message, 0);
+
+    return h ? h->hint : NULL;
+}
+
+const char *pf_cli_job_error(pf_ctx *ctx, pf_err code, const pf_job *job)
+{
+    static _Thread_local char buf[1600];
+    const char *msg = pf_ctx_error(ctx);
+    const struct pf_cli_hint_row *h = find_hint(code, msg, job != NULL);
+    char id[64], hint[256];
+
+    if (!h) {
+        snprintf(buf, sizeof buf, "%s", msg);
+        return buf;
+    }
+    if (h->job) {
+        if (pf_job_request_id(job))
+            snprintf(id, sizeof id, "%.60s", pf_job_request_id(job));
+        else
+            snprintf(id, sizeof id, "%lld", (long long)pf_job_number(job));
+        /* The table's own format, one %s. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        snprintf(hint, sizeof hint, h->hint, id);
+#pragma GCC diagnostic pop
+    } else {
+        snprintf(hint, sizeof hint, "%s", h->hint);
+    }
+    snprintf(buf, sizeof buf, "%s (%s)", msg, hint);
+    return buf;
+}
+
 const char *pf_cli_ctx_error(pf_ctx *ctx, pf_err code)
 {
-    static _Thread_local char buf[1400];
-    const char *msg = pf_ctx_error(ctx), *hint = pf_cli_hint(code, msg);
-
-    if (hint)
-        snprintf(buf, sizeof buf, "%s (%s)", msg, hint);
-    else
-        snprintf(buf, sizeof buf, "%s", msg);
-    return buf;
+    return pf_cli_job_error(ctx, code, NULL);
 }
 
 int pf_cli_fail(int json, pf_err code, const char *message)

@@ -788,7 +788,7 @@ static void check_ratio(struct checker *c)
             continue;
         keep(c, pf__report_warning(c->report, field,
              "%s is %d×%d (%s, %.3g) but %s=%s asks for %s (%.3g): the output "
-             "will be cropped or letterboxed; 'preflight fix' can crop or pad it",
+             "will be cropped or letterboxed; a fix can crop or pad it",
              value, info->width, info->height, shape(have), have,
              c->schema->ratio_field, ratio_text, shape(want), want));
     }
