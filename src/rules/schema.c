@@ -193,6 +193,23 @@ fail:
     return rc;
 }
 
+/* A fal document that does not name its endpoint (a catalogue bundle) is
+ * named by the caller: "fal:fal-ai/reve/edit" or "fal-ai/reve/edit". */
+static pf_err name_endpoint(pf_ctx *ctx, pf_schema *s, const char *model_id)
+{
+    const char *colon = strchr(model_id, ':');
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(s->doc, "info"), "x-fal-metadata");
+
+    if (!s->dialect || strcmp(s->dialect, "fal") != 0 ||
+        cJSON_IsString(cJSON_GetObjectItemCaseSensitive(meta, "endpointId")))
+        return PF_OK;
+    free(s->endpoint);
+    if (!(s->endpoint = strdup(colon ? colon + 1 : model_id)))
+        return pf__error(ctx, PF_ENOMEM, "out of memory");
+    return PF_OK;
+}
+
 pf_err pf_schema_load_file(pf_ctx *ctx, const char *path, const char *model_id,
                            pf_schema **out)
 {
@@ -214,6 +231,7 @@ pf_err pf_schema_load_file(pf_ctx *ctx, const char *path, const char *model_id,
         } else {
             free((*out)->model);
             (*out)->model = copy;
+            rc = name_endpoint(ctx, *out, model_id);
         }
     }
     free(text);
