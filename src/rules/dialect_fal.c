@@ -818,6 +818,19 @@ static pf_err dup_to(char **out, const char *s)
     return (*out = strdup(s)) ? PF_OK : PF_ENOMEM;
 }
 
+/* The input schema's own title ("ImageToVideoV26ProRequest"): fal's
+ * info.title only says "Queue OpenAPI for <endpoint id>", which the id
+ * beside it in a listing already says. */
+static const char *title_of(const cJSON *doc, const cJSON *input)
+{
+    const char *info = get_string(get(doc, "info"), "title");
+    const char *own = get_string(input, "title");
+
+    if (own && (!info || strncmp(info, "Queue OpenAPI for ", 18) == 0))
+        return own;
+    return info ? info : own;
+}
+
 pf_err pf__dialect_fal(pf_ctx *ctx, pf_schema *s, const char *name)
 {
     const cJSON *doc = s->doc, *schemas = get(get(doc, "components"), "schemas");
@@ -869,9 +882,7 @@ pf_err pf__dialect_fal(pf_ctx *ctx, pf_schema *s, const char *name)
     }
     if ((rc = dup_to(&s->provider, "fal")) ||
         (rc = dup_to(&s->model, s->endpoint ? s->endpoint : s->origin)) ||
-        (rc = dup_to(&s->title, get_string(get(doc, "info"), "title")
-                                    ? get_string(get(doc, "info"), "title")
-                                    : get_string(s->input, "title"))))
+        (rc = dup_to(&s->title, title_of(doc, s->input))))
         goto out;
     collect_names(&w, s->input, 0);
     if (!w.rc)

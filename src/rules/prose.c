@@ -249,8 +249,22 @@ void pf__prose_sentences(const char *text,
     const char *p = text, *start = text;
 
     for (;; p++) {
-        int end = *p == '\0' || *p == '\n' || (*p == ';' && p[1] == ' ');
+        int end = *p == '\0' || (*p == ';' && p[1] == ' ');
         size_t cut = 0;
+
+        /* A line break ends a sentence when a paragraph or a list item
+         * follows or the line ended one; otherwise it only wraps the line
+         * (fal's descriptions are wrapped at 80 columns). */
+        if (*p == '\n') {
+            const char *q = p + 1, *r = p;
+
+            while (*q == ' ' || *q == '\t')
+                q++;
+            while (r > text && (r[-1] == ' ' || r[-1] == '\t'))
+                r--;
+            end = *q == '\n' || *q == '-' || *q == '*' || *q == '\0' || r == text ||
+                  r[-1] == '.' || r[-1] == ':' || r[-1] == '\n';
+        }
 
         /* ". " ends a sentence, and so does ".X" (fal writes "16 FPS.Reference"),
          * but not "10.0MB" or ".mp4". */
@@ -265,8 +279,19 @@ void pf__prose_sentences(const char *text,
                 a++;
             while (b > a && isspace((unsigned char)b[-1]))
                 b--;
-            if (b > a)
-                fn(ud, a, (size_t)(b - a));
+            if (b > a) {
+                /* One line, blanks collapsed: it is quoted in a report. */
+                char buf[1024];
+                size_t n = 0;
+
+                for (; a < b && n < sizeof buf - 1; a++)
+                    if (!isspace((unsigned char)*a))
+                        buf[n++] = *a;
+                    else if (n && buf[n - 1] != ' ')
+                        buf[n++] = ' ';
+                buf[n] = '\0';
+                fn(ud, buf, n);
+            }
             start = p + 1;
         }
         if (!*p)
