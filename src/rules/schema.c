@@ -231,7 +231,10 @@ pf_err pf_schema_load_file(pf_ctx *ctx, const char *path, const char *model_id,
         } else {
             free((*out)->model);
             (*out)->model = copy;
-            rc = name_endpoint(ctx, *out, model_id);
+            if ((rc = name_endpoint(ctx, *out, model_id))) {
+                pf_schema_free(*out);
+                *out = NULL;
+            }
         }
     }
     free(text);
