@@ -166,6 +166,9 @@ static void merge_into(struct resolver *r, cJSON *into, const cJSON *from)
 {
     const cJSON *item;
 
+    if (!cJSON_IsObject(from))
+        return;
+
     cJSON_ArrayForEach(item, from) {
         cJSON *have = cJSON_GetObjectItemCaseSensitive(into, item->string);
 
@@ -702,14 +705,19 @@ static void add_field(struct walker *w, const char *path, const char *name,
     for (int h = 1; h >= 0; h--) {
         const cJSON *xfal = get(holders[h], "x-fal");
 
+        if (!cJSON_IsObject(xfal))
+            continue;
         cJSON_ArrayForEach(item, xfal)
             if (!w->rc)
                 w->rc = add_limit(w, m, item->string, item, texts, 4);
     }
-    for (int h = 1; h >= 0; h--)
-        cJSON_ArrayForEach(item, holders[h])
+    for (int h = 1; h >= 0; h--) {
+        const cJSON *holder = cJSON_IsObject(holders[h]) ? holders[h] : NULL;
+
+        cJSON_ArrayForEach(item, holder)
             if (!w->rc && fal_key(item->string))
                 w->rc = add_limit(w, m, item->string, item, texts, 4);
+    }
     if (w->rc)
         return;
     pc.w = w;
@@ -737,7 +745,7 @@ static int is_type(const cJSON *schema, const char *type)
  * "*_urls"), or carrying fal's limits or a URL format. */
 static int takes_file(const char *name, const cJSON *prop, const cJSON *holder)
 {
-    const char *fmt = get_string(holder, "format");
+    const char *fmt = get_string(holder, "format"), *desc = get_string(prop, "description");
     const cJSON *item;
 
     if (!is_type(holder, "string") && get(holder, "type"))
@@ -748,10 +756,51 @@ static int takes_file(const char *name, const cJSON *prop, const cJSON *holder)
     if (fmt && (strcmp(fmt, "uri") == 0 || strcmp(fmt, "binary") == 0 ||
                 ends_with(fmt, "_url") || ends_with(fmt, "_uri")))
         return 1;
+    /* "URL of the audio to use", "URL to the input image": described as
+     * one, whatever the name. */
+    if (desc && (contains_ci(desc, "url of") || contains_ci(desc, "url to")) &&
+        kinds_named(desc))
+        return 1;
     cJSON_ArrayForEach(item, prop)
         if (fal_key(item->string))
             return 1;
     return 0;
+}
+
+/* Drops what the parameter check and the walk below could not read as
+ * JSON Schema (a "properties" that is not an object of schemas, a
+ * "required" that is not a list, "items" that is not a schema), so that a
+ * malformed document is checked as far as it makes sense, never misread. */
+static void tidy(cJSON *node, int depth)
+{
+    cJSON *props = cJSON_GetObjectItemCaseSensitive(node, "properties"), *p, *next;
+    cJSON *items = cJSON_GetObjectItemCaseSensitive(node, "items");
+    cJSON *req = cJSON_GetObjectItemCaseSensitive(node, "required");
+    cJSON *any = cJSON_GetObjectItemCaseSensitive(node, "anyOf");
+
+    if (!cJSON_IsObject(node) || depth > 64)
+        return;
+    if (props && !cJSON_IsObject(props))
+        cJSON_DeleteItemFromObjectCaseSensitive(node, "properties");
+    else
+        for (p = props ? props->child : NULL; p; p = next) {
+            next = p->next;
+            if (!cJSON_IsObject(p))
+                cJSON_Delete(cJSON_DetachItemViaPointer(props, p));
+            else
+                tidy(p, depth + 1);
+        }
+    if (req && !cJSON_IsArray(req))
+        cJSON_DeleteItemFromObjectCaseSensitive(node, "required");
+    if (items && !cJSON_IsObject(items))
+        cJSON_DeleteItemFromObjectCaseSensitive(node, "items");
+    else
+        tidy(items, depth + 1);
+    if (any && !cJSON_IsArray(any))
+        cJSON_DeleteItemFromObjectCaseSensitive(node, "anyOf");
+    else
+        cJSON_ArrayForEach(p, any)
+            tidy(p, depth + 1);
 }
 
 static void walk(struct walker *w, const cJSON *schema, const char *prefix, int depth)
@@ -874,6 +923,8 @@ pf_err pf__dialect_fal(pf_ctx *ctx, pf_schema *s, const char *name)
         rc = r.rc ? r.rc : PF_ENOMEM;
         goto out;
     }
+    tidy(s->resolved, 0);
+    tidy(s->output, 0);
     s->input = s->resolved;
     if (!cJSON_IsObject(get(s->input, "properties"))) {
         rc = pf__error(ctx, PF_ESCHEMA, "%s: the fal input schema has no \"properties\" "
