@@ -528,6 +528,30 @@ static void test_prose_only_limits(void)
     pf_schema_free(k);
 }
 
+/* The forms the issue quotes, each read as the kind of limit it states. */
+static void test_prose_kinds(void)
+{
+    static const char *const others[] = { "character_orientation", NULL };
+
+    ASSERT(pf__prose_kinds("Reference videos (1-3 videos).", NULL) & PF__PROSE_COUNT);
+    ASSERT(pf__prose_kinds("Must be between 2 and 10 seconds.", NULL) & PF__PROSE_DURATION);
+    ASSERT(pf__prose_kinds("Max 5MB.", NULL) & PF__PROSE_SIZE);
+    ASSERT(pf__prose_kinds(".mp4/.mov only", NULL) & PF__PROSE_FORMAT);
+    ASSERT(pf__prose_kinds("The resolution must be between 128x128 and 5000x5000.", NULL) &
+           PF__PROSE_DIMENSIONS);
+    ASSERT(pf__prose_kinds("Maximum 7 total (elements + reference images + start image)",
+                           NULL) & PF__PROSE_CROSS);
+    ASSERT(pf__prose_kinds("10s max for 'image', depending on character_orientation",
+                           others) & PF__PROSE_CROSS);
+    ASSERT(pf__prose_kinds("Should be 720p or higher in 16:9 or 9:16.", NULL) ==
+           (PF__PROSE_DIMENSIONS | PF__PROSE_ASPECT));
+    /* what states no limit, and fal's own restatement of its timeout */
+    ASSERT_EQ(pf__prose_kinds("URL of the image to be used for the video", NULL), 0);
+    ASSERT_EQ(pf__prose_kinds("Timeout: 20.0s", NULL), 0);
+    ASSERT_EQ(pf__prose_kinds("Characters should occupy more than 5% of the image area.",
+                              NULL), 0);
+}
+
 /* A bundle-style document (components.schemas only) exercising what the
  * samples only hint at: unknown and ignored keys, audio limits, a field of
  * several kinds, a 3D model, OpenAPI 3.1 and 3.0 spellings. */
@@ -628,7 +652,12 @@ static void test_synthetic_dialect(void)
              "\"legacy\":null,\"extra\":9,\"size\":\"fast\"}", audio(3));
     r = check_request(s, json);
     ASSERT_EQ(pf_report_violation_count(r), 0);
-    ASSERT_CONTAINS(pf_report_to_json(r), "\"seconds\":\"10\"");
+    {
+        char *text = pf_report_to_json(r);
+
+        ASSERT_CONTAINS(text, "\"seconds\":\"10\"");
+        pf_free(text);
+    }
     pf_report_free(r);
     snprintf(json, sizeof json, "{\"voice_url\":\"%s\",\"seconds\":7,\"strength\":0,"
              "\"legacy\":1,\"extra\":10,\"size\":\"medium\"}", audio(3));
@@ -724,6 +753,7 @@ int main(void)
     RUN(test_twelve_documents_load);
     RUN(test_orientation_free_ratio);
     RUN(test_per_element_and_nested);
+    RUN(test_prose_kinds);
     RUN(test_prose_only_limits);
     RUN(test_synthetic_dialect);
     RUN(test_bad_documents);
