@@ -566,6 +566,8 @@ static const char synthetic[] =
     "  \"voice_url\":{\"type\":\"string\",\"description\":\"The voice to clone.\","
     "   \"x-fal\":{\"min_duration\":2,\"max_duration\":4,\"timeout\":20,\"max_bitrate\":5}},"
     "  \"media_url\":{\"type\":\"string\",\"description\":\"An audio or video file.\"},"
+    "  \"mask_url\":{\"type\":\"string\",\"x-fal\":{\"min_area\":10000,\"max_area\":20000,"
+    "   \"max_width\":\"wide\"}},"
     "  \"model_url\":{\"type\":\"string\",\"description\":\"A .glb or .obj 3D model.\"},"
     "  \"clip_urls\":{\"type\":\"array\",\"items\":{\"type\":\"string\","
     "   \"x-fal\":{\"min_frames\":5,\"max_frames\":20}}},"
@@ -633,6 +635,24 @@ static void test_synthetic_dialect(void)
     r = check_media(s, "model_url", image(64, 64));
     ASSERT_EQ(pf_report_input_count(r), 0);
     ASSERT(warned(r, "not checked"));
+    pf_report_free(r);
+
+    /* pixel area, inclusive both ways; a limit that is not a number is
+     * said, not guessed at */
+    r = check_media(s, "mask_url", image(99, 101));
+    ASSERT(violation_of(r, "min_area"));
+    ASSERT_STR_EQ(violation_of(r, "min_area")->message,
+                  "Width × height must be at least 10000 pixels");
+    ASSERT(warned(r, "'max_width' not checked"));
+    pf_report_free(r);
+    r = check_media(s, "mask_url", image(100, 100));
+    ASSERT_EQ(pf_report_violation_count(r), 0);
+    pf_report_free(r);
+    r = check_media(s, "mask_url", image(100, 200));
+    ASSERT_EQ(pf_report_violation_count(r), 0);
+    pf_report_free(r);
+    r = check_media(s, "mask_url", image(101, 200));
+    ASSERT(violation_of(r, "max_area"));
     pf_report_free(r);
 
     /* frames per element */
