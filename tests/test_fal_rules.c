@@ -564,7 +564,8 @@ static const char synthetic[] =
     "   \"exclusiveMaximum\":10}}}],"
     " \"properties\":{"
     "  \"voice_url\":{\"type\":\"string\",\"description\":\"The voice to clone.\","
-    "   \"x-fal\":{\"min_duration\":2,\"max_duration\":4,\"timeout\":20,\"max_bitrate\":5}},"
+    "   \"x-fal\":{\"min_duration\":2,\"max_duration\":4,\"timeout\":20,\"max_bitrate\":5,"
+    "   \"duration\":1}},"
     "  \"media_url\":{\"type\":\"string\",\"description\":\"An audio or video file.\"},"
     "  \"mask_url\":{\"type\":\"string\",\"x-fal\":{\"min_area\":10000,\"max_area\":20000,"
     "   \"max_width\":\"wide\"}},"
@@ -604,6 +605,9 @@ static void test_synthetic_dialect(void)
                   "The duration must be at least 2 s");
     /* an unknown x-fal key: said, never passed in silence; timeout: not */
     ASSERT(warned(r, "'max_bitrate' not checked"));
+    /* an unknown key is not read as the metric its name resembles */
+    ASSERT(warned(r, "'duration' not checked"));
+    ASSERT(!violation_of(r, "duration"));
     ASSERT(!warned(r, "timeout"));
     pf_report_free(r);
     r = check_media(s, "voice_url", audio(2));

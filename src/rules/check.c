@@ -690,8 +690,13 @@ static void apply_rules(struct checker *c, const char *path, const char *name,
             violation(c, path, text, limit, actual, msg);
             break;
         case PF__UNKNOWN_METRIC:
-            keep(c, pf__report_warning(c->report, path,
-                 "rule '%s' not checked: unknown metric '%s'", text, rule->metric));
+            /* A bare key (fal's x-fal) names no operator to quote. */
+            if (strcmp(text, rule->metric) == 0)
+                keep(c, pf__report_warning(c->report, path,
+                     "rule '%s' not checked: a limit preflight does not know", text));
+            else
+                keep(c, pf__report_warning(c->report, path,
+                     "rule '%s' not checked: unknown metric '%s'", text, rule->metric));
             break;
         case PF__BAD_VALUE:
             keep(c, pf__report_warning(c->report, path,

@@ -299,7 +299,6 @@ static cJSON *resolve(struct resolver *r, const cJSON *node, int depth)
      * merged in as if written in place; two or more stay a union. */
     for (int u = 0; u < 2; u++) {
         const char *key = u ? "oneOf" : "anyOf";
-        int n = 0;
 
         if (!cJSON_IsArray(get(node, key)))
             continue;
@@ -317,9 +316,7 @@ static cJSON *resolve(struct resolver *r, const cJSON *node, int depth)
             if (!(res = resolve(r, item, depth + 1)))
                 goto fail;
             cJSON_AddItemToArray(branches, res);
-            n++;
         }
-        (void)n;
     }
     if (branches) {
         if (cJSON_GetArraySize(branches) == 1)
@@ -482,7 +479,7 @@ static int limit_fragment(const char *const texts[], size_t n, const char *label
 }
 
 /* Compiles one limit fal writes (under x-fal or beside it) onto m. */
-static pf_err add_limit(struct walker *w, struct pf__media_field *m, const char *key,
+static pf_err add_limit(struct pf__media_field *m, const char *key,
                         const cJSON *value, const char *const texts[], size_t ntexts)
 {
     const struct fal_key *k = fal_key(key);
@@ -494,9 +491,15 @@ static pf_err add_limit(struct walker *w, struct pf__media_field *m, const char 
 
     if (strcmp(key, "timeout") == 0)
         return PF_OK;           /* the server's download timeout, not a limit */
-    if (!k)
-        return (rc = pf__media_rule_init(&rule, key, key, PF__OP_EQ, value, NULL)) ? rc
-               : pf__media_add_rule(m, &rule);
+    if (!k) {
+        /* Said at check time as "not checked", never read as whatever
+         * metric its name might resemble. */
+        if ((rc = pf__media_rule_init(&rule, key, key, PF__OP_EQ, value, NULL)))
+            return rc;
+        rule.id = PF__M_UNKNOWN;
+        rule.state = PF__RULE_UNKNOWN;
+        return pf__media_add_rule(m, &rule);
+    }
     metric = k->metric;
     op = k->op;
     /* fal's SDK means an orientation-free ratio: a minimum above 1 can
@@ -517,7 +520,6 @@ static pf_err add_limit(struct walker *w, struct pf__media_field *m, const char 
     }
     if ((rc = pf__media_rule_init(&rule, key, metric, op, value, msg)))
         return rc;
-    (void)w;
     return pf__media_add_rule(m, &rule);
 }
 
@@ -709,14 +711,14 @@ static void add_field(struct walker *w, const char *path, const char *name,
             continue;
         cJSON_ArrayForEach(item, xfal)
             if (!w->rc)
-                w->rc = add_limit(w, m, item->string, item, texts, 4);
+                w->rc = add_limit(m, item->string, item, texts, 4);
     }
     for (int h = 1; h >= 0; h--) {
         const cJSON *holder = cJSON_IsObject(holders[h]) ? holders[h] : NULL;
 
         cJSON_ArrayForEach(item, holder)
             if (!w->rc && fal_key(item->string))
-                w->rc = add_limit(w, m, item->string, item, texts, 4);
+                w->rc = add_limit(m, item->string, item, texts, 4);
     }
     if (w->rc)
         return;

@@ -1,8 +1,10 @@
 /*
- * The rules module: schema loading (schema.c), requests (request.c), the
- * validation_rule interpreter (rule.c), the check itself (check.c) and its
- * report (report.c). Pure logic: the only I/O is reading schema files and
- * asking the probe module about media.
+ * The rules module: schema loading (schema.c), one loader per dialect
+ * (dialect_runcomfy.c, dialect_fal.c) compiling into the typed model below,
+ * prose-only limits (prose.c), requests (request.c), rule parsing and
+ * evaluation (rule.c), the check itself (check.c) and its report
+ * (report.c). Pure logic: the only I/O is reading schema files and asking
+ * the probe module about media.
  */
 #ifndef PF_RULES_INTERNAL_H
 #define PF_RULES_INTERNAL_H
