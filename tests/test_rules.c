@@ -183,12 +183,16 @@ static void test_every_bundled_rule(void)
 
         ASSERT_EQ(pf_schema_load_model(ctx, models[m], &s), PF_OK);
         for (size_t i = 0; i < s->media_count; i++) {
-            const cJSON *v;
-
-            cJSON_ArrayForEach(v, s->media[i].validations) {
-                const char *text = cJSON_GetObjectItem(v, "validation_rule")->valuestring;
-                double limit = cJSON_GetObjectItem(v, "validation_value")->valuedouble;
+            /* The schema's own validations: compiled rules whose limit is
+             * a number (the documented extensions are string rules). */
+            for (size_t k = 0; k < s->media[i].rule_count; k++) {
+                const struct pf__media_rule *mr = &s->media[i].rules[k];
+                const char *text = mr->key;
+                double limit = mr->number;
                 struct pf__rule r;
+
+                if (mr->kind != PF__LIMIT_NUMBER)
+                    continue;
 
                 ASSERT_EQ(pf__rule_parse(text, &r), 0);
                 for (int step = -1; step <= 1; step++) {

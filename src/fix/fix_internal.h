@@ -59,7 +59,7 @@ void pf__image_free(struct pf__image *img);
  * read with the same units and strictness as the check reads them
  * ("width_pixels<" 8000 allows 7999; "file_size_mb<" 4.7 allows
  * 4,699,999 bytes). The plan is only a first guess: candidate sizes are
- * judged by the check's own rule interpreter (pf__fix_dims_pass) and the
+ * judged by the check's own rule evaluator (pf__fix_dims_pass) and the
  * written file by the whole check. */
 struct pf__limits {
     int min_w, max_w, min_h, max_h;     /* 1 and INT_MAX when free */
@@ -69,7 +69,8 @@ struct pf__limits {
     int lo_exclusive, hi_exclusive;
     int64_t max_bytes;                  /* -1 when free */
     unsigned formats;                   /* PF__FMT_* the field accepts */
-    const cJSON *rules[2];              /* validations, extensions: borrowed */
+    const struct pf__media_rule *rules; /* the field's compiled rules: borrowed */
+    size_t rule_count;
 };
 
 void pf__fix_limits(const struct pf__media_field *m, struct pf__limits *lim);

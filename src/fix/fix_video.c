@@ -57,46 +57,39 @@
  * measured from the file) for these facts, or NULL when all pass. Rules
  * that cannot measure the facts pass here; the re-check of the written
  * file judges them. */
-static const cJSON *failing_rule(const struct pf__limits *lim, const pf_media_info *info,
-                                 const char *metric)
+static const struct pf__media_rule *failing_rule(const struct pf__limits *lim,
+                                                 const pf_media_info *info,
+                                                 const char *metric)
 {
-    for (int i = 0; i < 2; i++) {
-        const cJSON *v;
+    struct pf__subject subject = { info, "file" };
 
-        cJSON_ArrayForEach(v, lim->rules[i]) {
-            const cJSON *text = cJSON_GetObjectItemCaseSensitive(v, "validation_rule");
-            struct pf__subject subject = { info, "file" };
-            struct pf__rule rule;
-            const char *name;
-            cJSON *actual = NULL;
-            enum pf__verdict verdict;
+    for (size_t i = 0; i < lim->rule_count; i++) {
+        const struct pf__media_rule *r = &lim->rules[i];
+        const char *name = pf__metric_name(r->id);
+        cJSON *actual = NULL;
+        enum pf__verdict verdict;
 
-            if (!cJSON_IsString(text) || pf__rule_parse(text->valuestring, &rule) != 0 ||
-                !(name = pf__rule_metric_name(&rule)) || strcmp(name, "url_scheme") == 0 ||
-                (metric && strcmp(name, metric) != 0))
-                continue;
-            verdict = pf__rule_eval(&rule, cJSON_GetObjectItemCaseSensitive(v,
-                                    "validation_value"), &subject, &actual);
-            cJSON_Delete(actual);
-            if (verdict == PF__FAIL)
-                return v;
-        }
+        if (r->state != PF__RULE_OK || !name || r->id == PF__M_URL_SCHEME ||
+            (metric && strcmp(name, metric) != 0))
+            continue;
+        verdict = pf__media_rule_eval(r, &subject, &actual);
+        cJSON_Delete(actual);
+        if (verdict == PF__FAIL)
+            return r;
     }
     return NULL;
 }
 
 /* "duration_seconds> 5 (The video must be longer than 5 s.)" */
-static void describe_rule(const cJSON *v, char *buf, size_t size)
+static void describe_rule(const struct pf__media_rule *r, char *buf, size_t size)
 {
-    const cJSON *rule = cJSON_GetObjectItemCaseSensitive(v, "validation_rule");
-    const cJSON *value = cJSON_GetObjectItemCaseSensitive(v, "validation_value");
-    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(v, "validation_error");
+    cJSON *value = pf__media_rule_limit(r);
     char *limit = value ? cJSON_PrintUnformatted(value) : NULL;
 
-    snprintf(buf, size, "%s %s%s%s%s", cJSON_IsString(rule) ? rule->valuestring : "?",
-             limit ? limit : "", cJSON_IsString(msg) ? " (" : "",
-             cJSON_IsString(msg) ? msg->valuestring : "", cJSON_IsString(msg) ? ")" : "");
+    snprintf(buf, size, "%s %s%s%s%s", r->key, limit ? limit : "",
+             r->message ? " (" : "", r->message ? r->message : "", r->message ? ")" : "");
     free(limit);
+    cJSON_Delete(value);
 }
 
 /* The frame rate to write when the source's breaks a rule: of the common
@@ -121,32 +114,23 @@ static int plan_fps(const struct pf__limits *lim, const pf_media_info *info,
         cand[n][1] = common[i][1];
         hair[n++] = 0;
     }
-    for (int r = 0; r < 2; r++) {
-        const cJSON *v;
+    for (size_t r = 0; r < lim->rule_count; r++) {
+        const struct pf__media_rule *rule = &lim->rules[r];
+        int k;
 
-        cJSON_ArrayForEach(v, lim->rules[r]) {
-            const cJSON *text = cJSON_GetObjectItemCaseSensitive(v, "validation_rule");
-            const cJSON *value = cJSON_GetObjectItemCaseSensitive(v, "validation_value");
-            struct pf__rule rule;
-            const char *name;
-            int k;
-
-            if (!cJSON_IsString(text) || pf__rule_parse(text->valuestring, &rule) != 0 ||
-                !(name = pf__rule_metric_name(&rule)) || strcmp(name, "fps") != 0 ||
-                !cJSON_IsNumber(value) || value->valuedouble <= 0.01 ||
-                value->valuedouble > 1000 || n + 3 > 64)
-                continue;
-            k = (int)lrint(value->valuedouble * 1000);
-            cand[n][0] = k;
-            cand[n][1] = 1000;
-            hair[n++] = 0;
-            cand[n][0] = k - 1;
-            cand[n][1] = 1000;
-            hair[n++] = 1;
-            cand[n][0] = k + 1;
-            cand[n][1] = 1000;
-            hair[n++] = 1;
-        }
+        if (rule->state != PF__RULE_OK || rule->id != PF__M_FPS ||
+            rule->number <= 0.01 || rule->number > 1000 || n + 3 > 64)
+            continue;
+        k = (int)lrint(rule->number * 1000);
+        cand[n][0] = k;
+        cand[n][1] = 1000;
+        hair[n++] = 0;
+        cand[n][0] = k - 1;
+        cand[n][1] = 1000;
+        hair[n++] = 1;
+        cand[n][0] = k + 1;
+        cand[n][1] = 1000;
+        hair[n++] = 1;
     }
     for (int pass = 0; pass < 2 && best < 0; pass++)
         for (int i = 0; i < n; i++) {
@@ -297,7 +281,7 @@ pf_err pf__fix_plan_video(pf_ctx *ctx, const struct pf__limits *lim,
 {
     pf_media_info t = *info;
     struct pf__av_facts facts;
-    const cJSON *bad;
+    const struct pf__media_rule *bad;
     char rule[400];
     int64_t have, keep;
     int same_timing, rw, rh;
@@ -407,25 +391,17 @@ pf_err pf__fix_plan_video(pf_ctx *ctx, const struct pf__limits *lim,
     {
         /* A bit-rate ceiling is a size limit over the duration, with the
          * container's share of the duration to spare. */
-        const cJSON *v;
+        for (size_t r = 0; r < lim->rule_count; r++) {
+            const struct pf__media_rule *br = &lim->rules[r];
+            double bytes;
 
-        for (int r = 0; r < 2; r++)
-            cJSON_ArrayForEach(v, lim->rules[r]) {
-                const cJSON *text = cJSON_GetObjectItemCaseSensitive(v, "validation_rule");
-                const cJSON *value = cJSON_GetObjectItemCaseSensitive(v, "validation_value");
-                struct pf__rule br;
-                const char *metric;
-                double bytes;
-
-                if (!cJSON_IsString(text) || pf__rule_parse(text->valuestring, &br) != 0 ||
-                    !(metric = pf__rule_metric_name(&br)) ||
-                    strcmp(metric, "bitrate_kbps") != 0 || !cJSON_IsNumber(value) ||
-                    (br.op != PF__OP_LT && br.op != PF__OP_LE) || vp->duration <= 0)
-                    continue;
-                bytes = value->valuedouble * 125 * vp->duration * 0.97;
-                if (vp->max_bytes < 0 || bytes < (double)vp->max_bytes)
-                    vp->max_bytes = (int64_t)bytes;
-            }
+            if (br->state != PF__RULE_OK || br->id != PF__M_BITRATE_KBPS ||
+                (br->op != PF__OP_LT && br->op != PF__OP_LE) || vp->duration <= 0)
+                continue;
+            bytes = br->number * 125 * vp->duration * 0.97;
+            if (vp->max_bytes < 0 || bytes < (double)vp->max_bytes)
+                vp->max_bytes = (int64_t)bytes;
+        }
     }
     /* A re-encode renders at most at the requested ratio's resolution. */
     if (ratio > 0 && opts->fit != PF_FIT_NONE && ratio_resolution(ratio_text, &rw, &rh) &&

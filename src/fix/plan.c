@@ -4,7 +4,7 @@
  * with the least loss. Pure arithmetic: no I/O, no pixels.
  *
  * Limits are read into integer bounds for a first guess, but a size is
- * only accepted when the check's own interpreter (pf__rule_eval) passes
+ * only accepted when the check's own evaluator (pf__media_rule_eval) passes
  * it, so a bound read one pixel wrong can cost a pixel, never a rejected
  * file.
  */
@@ -88,21 +88,17 @@ static unsigned format_bit(const char *name)
 }
 
 /* The writable formats a format rule's value names. */
-static unsigned format_bits(const cJSON *value)
+static unsigned format_bits(const struct pf__media_rule *r)
 {
-    const cJSON *item;
     unsigned bits = 0;
 
-    if (cJSON_IsString(value))
-        return format_bit(value->valuestring);
-    cJSON_ArrayForEach(item, value)
-        if (cJSON_IsString(item))
-            bits |= format_bit(item->valuestring);
+    for (size_t i = 0; i < r->string_count; i++)
+        bits |= format_bit(r->strings[i]);
     return bits;
 }
 
-static void read_rule(struct pf__limits *lim, const struct pf__rule *rule,
-                      const char *metric, const cJSON *value)
+static void read_rule(struct pf__limits *lim, const struct pf__media_rule *rule,
+                      const char *metric)
 {
     int upper = rule->op == PF__OP_LT || rule->op == PF__OP_LE;
     int lower = rule->op == PF__OP_GT || rule->op == PF__OP_GE;
@@ -111,14 +107,14 @@ static void read_rule(struct pf__limits *lim, const struct pf__rule *rule,
 
     if (strcmp(metric, "format") == 0) {
         if (rule->op == PF__OP_EQ)
-            lim->formats &= format_bits(value);
+            lim->formats &= format_bits(rule);
         else if (rule->op == PF__OP_NE)
-            lim->formats &= ~format_bits(value);
+            lim->formats &= ~format_bits(rule);
         return;
     }
-    if (!cJSON_IsNumber(value) || !isfinite(value->valuedouble))
+    if (rule->kind != PF__LIMIT_NUMBER || !isfinite(rule->number))
         return;
-    v = value->valuedouble;
+    v = rule->number;
     if (strcmp(metric, "width_pixels") == 0 || strcmp(metric, "height_pixels") == 0) {
         int is_w = metric[0] == 'w';
 
@@ -153,6 +149,22 @@ static void read_rule(struct pf__limits *lim, const struct pf__rule *rule,
             lim->aspect_lo = a;
             lim->lo_exclusive = excl;
         }
+    } else if (strcmp(metric, "long/short") == 0 || strcmp(metric, "short/long") == 0) {
+        /* Orientation-free (fal's min/max_aspect_ratio): long/short <= x
+         * allows width/height from 1/x to x, as does short/long >= 1/x. */
+        int inverse = metric[0] == 's', excl = rule->op == PF__OP_LT || rule->op == PF__OP_GT;
+        double r = inverse ? (v > 0 ? 1.0 / v : INFINITY) : v;
+
+        if ((inverse ? lower : upper) && r >= 1 && isfinite(r)) {
+            if (r <= lim->aspect_hi) {
+                lim->aspect_hi = r;
+                lim->hi_exclusive = excl;
+            }
+            if (1.0 / r >= lim->aspect_lo) {
+                lim->aspect_lo = 1.0 / r;
+                lim->lo_exclusive = excl;
+            }
+        }
     } else if (upper && strncmp(metric, "file_size", 9) == 0) {
         /* Units as the check reads an upper limit: decimal MB and kB. */
         double unit = strcmp(metric, "file_size_mb") == 0 ? 1e6
@@ -175,41 +187,32 @@ void pf__fix_limits(const struct pf__media_field *m, struct pf__limits *lim)
     lim->max_area = lim->aspect_hi = INFINITY;
     lim->max_bytes = -1;
     lim->formats = PF__FMT_JPEG | PF__FMT_PNG;
-    lim->rules[0] = m->validations;
-    lim->rules[1] = m->extensions;
-    for (int i = 0; i < 2; i++) {
-        const cJSON *v;
+    lim->rules = m->rules;
+    lim->rule_count = m->rule_count;
+    for (size_t i = 0; i < m->rule_count; i++) {
+        const char *metric = pf__metric_name(m->rules[i].id);
 
-        cJSON_ArrayForEach(v, lim->rules[i]) {
-            const cJSON *text = cJSON_GetObjectItemCaseSensitive(v, "validation_rule");
-            struct pf__rule rule;
-            const char *metric;
-
-            if (!cJSON_IsString(text) || pf__rule_parse(text->valuestring, &rule) != 0 ||
-                !(metric = pf__rule_metric_name(&rule)))
-                continue;
-            read_rule(lim, &rule, metric,
-                      cJSON_GetObjectItemCaseSensitive(v, "validation_value"));
-        }
+        if (m->rules[i].state == PF__RULE_OK && metric)
+            read_rule(lim, &m->rules[i], metric);
     }
 }
 
-static int is_dimension_metric(const char *m)
+static int is_dimension_metric(enum pf__metric m)
 {
-    static const char *const names[] = {
-        "width_pixels", "height_pixels", "width/height", "height/width",
-        "short_side_pixels", "long_side_pixels", "total_pixels", "megapixels",
-    };
-
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(m, names[i]) == 0)
-            return 1;
-    return 0;
+    switch (m) {
+    case PF__M_WIDTH: case PF__M_HEIGHT: case PF__M_ASPECT: case PF__M_INV_ASPECT:
+    case PF__M_SHORT_SIDE: case PF__M_LONG_SIDE: case PF__M_PIXELS: case PF__M_MEGAPIXELS:
+    case PF__M_SHORT_LONG: case PF__M_LONG_SHORT:
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 int pf__fix_dims_pass(const struct pf__limits *lim, int w, int h)
 {
     pf_media_info info;
+    struct pf__subject subject = { &info, "file" };
 
     if (w < 1 || h < 1)
         return 0;
@@ -220,26 +223,16 @@ int pf__fix_dims_pass(const struct pf__limits *lim, int w, int h)
     info.file_size = -1;
     info.duration = info.fps = -1;
     info.frame_count = info.bit_rate = -1;
-    for (int i = 0; i < 2; i++) {
-        const cJSON *v;
+    for (size_t i = 0; i < lim->rule_count; i++) {
+        cJSON *actual = NULL;
+        enum pf__verdict verdict;
 
-        cJSON_ArrayForEach(v, lim->rules[i]) {
-            const cJSON *text = cJSON_GetObjectItemCaseSensitive(v, "validation_rule");
-            struct pf__subject subject = { &info, "file" };
-            struct pf__rule rule;
-            const char *metric;
-            cJSON *actual = NULL;
-            enum pf__verdict verdict;
-
-            if (!cJSON_IsString(text) || pf__rule_parse(text->valuestring, &rule) != 0 ||
-                !(metric = pf__rule_metric_name(&rule)) || !is_dimension_metric(metric))
-                continue;
-            verdict = pf__rule_eval(&rule, cJSON_GetObjectItemCaseSensitive(v,
-                                    "validation_value"), &subject, &actual);
-            cJSON_Delete(actual);
-            if (verdict == PF__FAIL)
-                return 0;
-        }
+        if (!is_dimension_metric(lim->rules[i].id))
+            continue;
+        verdict = pf__media_rule_eval(&lim->rules[i], &subject, &actual);
+        cJSON_Delete(actual);
+        if (verdict == PF__FAIL)
+            return 0;
     }
     return 1;
 }

@@ -1,7 +1,8 @@
 /*
  * The check: every parameter keyword of the input schema, every media input
- * probed and every validation_rule interpreted, with cross-field advice.
- * Violations quote the schema's own validation_error text.
+ * probed and every compiled rule of its field evaluated, with cross-field
+ * advice. Violations quote the schema's own words (RunComfy's
+ * validation_error, fal's limit sentence).
  */
 #include <arpa/inet.h>
 #include <math.h>
@@ -19,6 +20,8 @@ struct checker {
     pf_report *report;
     cJSON *request;             /* normalised copy of the request */
     pf_err rc;                  /* first allocation failure */
+    size_t seen;                /* values of the current media field */
+    char first_path[512];       /* the first of them */
 };
 
 /* Remembers the first out-of-memory so the walk can stay simple. */
@@ -282,14 +285,83 @@ static void check_object(struct checker *c, const char *prefix, const cJSON *val
     }
 }
 
+/* Violations value would get against one branch of a union, counted on a
+ * scratch report so that only the branch finally chosen speaks. */
+static size_t branch_violations(struct checker *c, const char *path, const cJSON *value,
+                                const cJSON *branch)
+{
+    struct checker scratch = *c;
+    size_t n;
+
+    if (!(scratch.report = pf__report_new(""))) {
+        keep(c, PF_ENOMEM);
+        return 0;
+    }
+    scratch.rc = PF_OK;
+    check_value(&scratch, path, value, branch);
+    keep(c, scratch.rc);
+    n = pf_report_violation_count(scratch.report);
+    pf_report_free(scratch.report);
+    return n;
+}
+
+/* anyOf/oneOf as fal writes them (null branches are folded into
+ * "nullable" at load): the value passes when a branch passes; otherwise
+ * the branch of the value's own type says what is wrong, or the type
+ * check of all branches does. */
+static void check_union(struct checker *c, const char *path, const cJSON *value,
+                        const cJSON *branches)
+{
+    const cJSON *b, *typed = NULL;
+    cJSON *types = cJSON_CreateArray();
+    int ok;
+
+    cJSON_ArrayForEach(b, branches) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(b, "type");
+
+        if (branch_violations(c, path, value, b) == 0) {
+            check_value(c, path, value, b);     /* its warnings, if any */
+            cJSON_Delete(types);
+            return;
+        }
+        if (cJSON_IsString(t)) {
+            if (!typed && type_matches(t->valuestring, value))
+                typed = b;
+            if (types)
+                cJSON_AddItemToArray(types, cJSON_CreateString(t->valuestring));
+        }
+    }
+    if (typed)
+        check_value(c, path, value, typed);
+    else if (types && cJSON_GetArraySize(types) > 0)
+        check_type(c, path, value, types, &ok);
+    else
+        violation(c, path, "anyOf", NULL, NULL, "matches none of the forms the schema allows");
+    if (!types)
+        keep(c, PF_ENOMEM);
+    cJSON_Delete(types);
+}
+
 static void check_value(struct checker *c, const char *path, const cJSON *value,
                         const cJSON *schema)
 {
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(schema, "type");
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(schema, "enum");
     const cJSON *cst = cJSON_GetObjectItemCaseSensitive(schema, "const");
+    const cJSON *any = cJSON_GetObjectItemCaseSensitive(schema, "anyOf");
     int ok = 1;
 
+    if (!any)
+        any = cJSON_GetObjectItemCaseSensitive(schema, "oneOf");
+    /* OpenAPI 3.0's "nullable" (and a null branch of a union, folded into
+     * it at load): null means "not given". */
+    if (cJSON_IsNull(value) &&
+        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(schema, "nullable")))
+        return;
+    if (cJSON_IsArray(any) && cJSON_GetArraySize(any) > 0) {
+        check_union(c, path, value, any);
+        return;
+    }
     if (type)
         check_type(c, path, value, type, &ok);
     if (!ok)
@@ -356,6 +428,21 @@ static pf_err normalise(const pf_schema *s, const cJSON *root, cJSON **out)
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(prop, "type");
         cJSON *value = cJSON_Duplicate(item, 1);
 
+        /* fal writes numbers as string enums ("duration": "5"): a number
+         * the enum lists as text is sent as that text. */
+        if (value && cJSON_IsNumber(item) && cJSON_IsString(type) &&
+            strcmp(type->valuestring, "string") == 0) {
+            const cJSON *e;
+            char text[64];
+
+            pf__format_number(text, sizeof text, item->valuedouble);
+            cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(prop, "enum"))
+                if (cJSON_IsString(e) && strcmp(e->valuestring, text) == 0) {
+                    cJSON_Delete(value);
+                    value = cJSON_CreateString(text);
+                    break;
+                }
+        }
         if (value && cJSON_IsString(type) && strcmp(type->valuestring, "array") == 0 &&
             !cJSON_IsArray(item) && !cJSON_IsNull(item)) {
             cJSON *array = cJSON_CreateArray();
@@ -440,29 +527,18 @@ static void scheme_of(const char *value, char *buf, size_t size)
     }
 }
 
-/* The url_scheme rule of a media field: the documented extension, or what
- * every API in the documents says, "a publicly accessible HTTPS URL". */
-static void find_scheme_rule(const struct pf__media_field *m, const cJSON **rule_out)
+/* The url_scheme rule of a media field (the last one written), or NULL:
+ * then what every API in the documents says, "a publicly accessible HTTPS
+ * URL". */
+static const struct pf__media_rule *find_scheme_rule(const struct pf__media_field *m)
 {
-    const cJSON *lists[2] = { m->validations, m->extensions }, *v;
+    const struct pf__media_rule *found = NULL;
 
-    *rule_out = NULL;
-    for (int i = 0; i < 2; i++)
-        cJSON_ArrayForEach(v, lists[i]) {
-            struct pf__rule r;
-            const cJSON *text = cJSON_GetObjectItemCaseSensitive(v, "validation_rule");
-
-            if (cJSON_IsString(text) && pf__rule_parse(text->valuestring, &r) == 0 &&
-                strcasecmp(r.metric, "url_scheme") == 0)
-                *rule_out = v;
-        }
-}
-
-static const char *rule_message(const cJSON *v)
-{
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(v, "validation_error");
-
-    return cJSON_IsString(m) ? m->valuestring : NULL;
+    for (size_t i = 0; i < m->rule_count; i++)
+        if (m->rules[i].id == PF__M_URL_SCHEME && m->rules[i].state != PF__RULE_UNPARSED &&
+            strcasecmp(m->rules[i].metric, "url_scheme") == 0)
+            found = &m->rules[i];
+    return found;
 }
 
 /* Checks where a URL value points and whether the API may fetch it.
@@ -470,11 +546,15 @@ static const char *rule_message(const cJSON *v)
 static int check_location(struct checker *c, const struct pf__media_field *m,
                           const char *path, const char *value, const char *scheme)
 {
-    const cJSON *rule_json;
-    cJSON *dflt = NULL, *limit, *actual = NULL;
-    struct pf__rule rule = { "url_scheme", PF__OP_EQ };
+    static char *const https[] = { "https" };
+    static const struct pf__media_rule https_only = {
+        .key = "url_scheme==", .metric = "url_scheme", .id = PF__M_URL_SCHEME,
+        .op = PF__OP_EQ, .kind = PF__LIMIT_LIST, .strings = (char **)https,
+        .string_count = 1, .message = "Provide a publicly accessible HTTPS URL.",
+    };
+    const struct pf__media_rule *rule;
     struct pf__subject subject = { NULL, scheme };
-    const char *msg;
+    cJSON *limit = NULL, *actual = NULL;
     int probe = 1;
     enum pf__verdict verdict;
     char redacted[512];
@@ -482,23 +562,9 @@ static int check_location(struct checker *c, const struct pf__media_field *m,
     pf__redact_url(redacted, sizeof redacted, value);
     if (strcmp(scheme, "file") == 0)
         return 1;               /* a local file: uploaded before submission */
-    find_scheme_rule(m, &rule_json);
-    if (rule_json) {
-        pf__rule_parse(cJSON_GetObjectItemCaseSensitive(rule_json,
-                       "validation_rule")->valuestring, &rule);
-        limit = cJSON_GetObjectItemCaseSensitive(rule_json, "validation_value");
-        msg = rule_message(rule_json);
-    } else {
-        const char *https[] = { "https" };
-
-        if (!(dflt = cJSON_CreateStringArray(https, 1))) {
-            keep(c, PF_ENOMEM);
-            return 0;
-        }
-        limit = dflt;
-        msg = "Provide a publicly accessible HTTPS URL.";
-    }
-    verdict = pf__rule_eval(&rule, limit, &subject, &actual);
+    if (!(rule = find_scheme_rule(m)))
+        rule = &https_only;
+    verdict = pf__media_rule_eval(rule, &subject, &actual);
     if (verdict == PF__FAIL && strcmp(scheme, "http") == 0 && c->ctx->allow_http) {
         /* --allow-http: probe it (local test servers) but say the API won't. */
         keep(c, pf__report_warning(c->report, path,
@@ -506,19 +572,22 @@ static int check_location(struct checker *c, const struct pf__media_field *m,
              "over HTTPS only", redacted));
     } else if (verdict == PF__FAIL) {
         char own[512];
+        const char *msg = rule->message;
 
         if (!msg) {
             snprintf(own, sizeof own, "URL scheme '%s' is not accepted here", scheme);
             msg = own;
         }
-        violation(c, path, rule_json ? cJSON_GetObjectItemCaseSensitive(rule_json,
-                  "validation_rule")->valuestring : "url_scheme==", limit, actual, msg);
+        if (!(limit = pf__media_rule_limit(rule)))
+            keep(c, PF_ENOMEM);
+        else
+            violation(c, path, rule->key, limit, actual, msg);
         /* Only probe what could be read safely: not http:// unless allowed,
          * not an unknown scheme. A data URI is still probed for the rest. */
         probe = strcmp(scheme, "data") == 0;
     }
     cJSON_Delete(actual);
-    cJSON_Delete(dflt);
+    cJSON_Delete(limit);
     if (probe && (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0) &&
         is_private_host(value))
         keep(c, pf__report_warning(c->report, path,
@@ -533,20 +602,44 @@ static const char *kind_article(pf_media_kind k)
          : k == PF_MEDIA_AUDIO ? "an audio file" : "media";
 }
 
+/* "an image or a video" for a field that takes several kinds. */
+static void kinds_text(unsigned kinds, char *buf, size_t size)
+{
+    static const pf_media_kind order[] = { PF_MEDIA_IMAGE, PF_MEDIA_VIDEO, PF_MEDIA_AUDIO };
+    size_t n = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < 3; i++)
+        if (kinds & (1u << order[i])) {
+            snprintf(buf + strlen(buf), size - strlen(buf), "%s%s", n++ ? " or " : "",
+                     kind_article(order[i]));
+        }
+}
+
 static void check_kind(struct checker *c, const struct pf__media_field *m,
                        const char *path, const char *name, const pf_media_info *info)
 {
-    char msg[600];
+    char msg[700], want[64];
     cJSON *limit, *actual;
 
-    if (m->kind == PF_MEDIA_UNKNOWN || m->kind == info->kind)
-        return;
-    if (m->kind == PF_MEDIA_VIDEO && info->kind == PF_MEDIA_AUDIO)
-        snprintf(msg, sizeof msg, "expected a video, but %s has no video stream", name);
-    else
-        snprintf(msg, sizeof msg, "expected %s, but %s is %s (%s)",
-                 kind_article(m->kind), name, kind_article(info->kind), info->format);
-    limit = cJSON_CreateString(pf_media_kind_name(m->kind));
+    if (m->kinds) {
+        /* A field that takes several kinds ("audio or video") takes any. */
+        if (m->kinds & (1u << info->kind))
+            return;
+        kinds_text(m->kinds, want, sizeof want);
+        snprintf(msg, sizeof msg, "expected %s, but %s is %s (%s)", want, name,
+                 kind_article(info->kind), info->format);
+        limit = cJSON_CreateString(want);
+    } else {
+        if (m->kind == PF_MEDIA_UNKNOWN || m->kind == info->kind)
+            return;
+        if (m->kind == PF_MEDIA_VIDEO && info->kind == PF_MEDIA_AUDIO)
+            snprintf(msg, sizeof msg, "expected a video, but %s has no video stream", name);
+        else
+            snprintf(msg, sizeof msg, "expected %s, but %s is %s (%s)",
+                     kind_article(m->kind), name, kind_article(info->kind), info->format);
+        limit = cJSON_CreateString(pf_media_kind_name(m->kind));
+    }
     actual = cJSON_CreateString(pf_media_kind_name(info->kind));
     if (!limit || !actual)
         keep(c, PF_ENOMEM);
@@ -557,31 +650,32 @@ static void check_kind(struct checker *c, const struct pf__media_field *m,
 }
 
 static void apply_rules(struct checker *c, const char *path, const char *name,
-                        const cJSON *list, const pf_media_info *info,
+                        const struct pf__media_field *m, const pf_media_info *info,
                         const char *scheme)
 {
-    const cJSON *v;
-
-    cJSON_ArrayForEach(v, list) {
-        const char *text = cJSON_GetObjectItemCaseSensitive(v, "validation_rule")->valuestring;
-        const cJSON *limit = cJSON_GetObjectItemCaseSensitive(v, "validation_value");
+    for (size_t i = 0; i < m->rule_count; i++) {
+        const struct pf__media_rule *rule = &m->rules[i];
+        const char *text = rule->key;
         struct pf__subject subject = { info, scheme };
-        struct pf__rule rule;
-        cJSON *actual = NULL;
+        cJSON *actual = NULL, *limit = NULL;
         char own[600], lim[64], act[64];
-        const char *msg = rule_message(v);
+        const char *msg = rule->message;
 
-        if (pf__rule_parse(text, &rule) != 0) {
+        if (rule->state == PF__RULE_UNPARSED) {
             keep(c, pf__report_warning(c->report, path,
                  "rule '%s' not checked: not a metric followed by an operator", text));
             continue;
         }
-        if (!pf__rule_needs_probe(&rule))
+        if (rule->id == PF__M_URL_SCHEME)
             continue;           /* url_scheme: see check_location */
-        switch (pf__rule_eval(&rule, limit, &subject, &actual)) {
+        switch (pf__media_rule_eval(rule, &subject, &actual)) {
         case PF__PASS:
             break;
         case PF__FAIL:
+            if (!(limit = pf__media_rule_limit(rule))) {
+                keep(c, PF_ENOMEM);
+                break;
+            }
             if (!msg) {
                 char *lt = cJSON_PrintUnformatted(limit), *at = cJSON_PrintUnformatted(actual);
 
@@ -589,15 +683,20 @@ static void apply_rules(struct checker *c, const char *path, const char *name,
                 pf__strlcpy(act, at ? at : "?", sizeof act);
                 free(lt);
                 free(at);
-                snprintf(own, sizeof own, "%s is %s; the rule is %s %s", rule.metric,
+                snprintf(own, sizeof own, "%s is %s; the rule is %s %s", rule->metric,
                          act, text, lim);
                 msg = own;
             }
             violation(c, path, text, limit, actual, msg);
             break;
         case PF__UNKNOWN_METRIC:
-            keep(c, pf__report_warning(c->report, path,
-                 "rule '%s' not checked: unknown metric '%s'", text, rule.metric));
+            /* A bare key (fal's x-fal) names no operator to quote. */
+            if (strcmp(text, rule->metric) == 0)
+                keep(c, pf__report_warning(c->report, path,
+                     "rule '%s' not checked: a limit preflight does not know", text));
+            else
+                keep(c, pf__report_warning(c->report, path,
+                     "rule '%s' not checked: unknown metric '%s'", text, rule->metric));
             break;
         case PF__BAD_VALUE:
             keep(c, pf__report_warning(c->report, path,
@@ -606,10 +705,11 @@ static void apply_rules(struct checker *c, const char *path, const char *name,
             break;
         case PF__NOT_MEASURED:
             keep(c, pf__report_warning(c->report, path,
-                 "rule '%s' not checked: %s has no %s", text, name, rule.metric));
+                 "rule '%s' not checked: %s has no %s", text, name, rule->metric));
             break;
         }
         cJSON_Delete(actual);
+        cJSON_Delete(limit);
     }
 }
 
@@ -635,8 +735,18 @@ static void check_media_value(struct checker *c, const struct pf__media_field *m
         pf__strlcpy(name, value->valuestring, sizeof name);
     else
         pf__redact_url(name, sizeof name, value->valuestring);
+    if (!c->seen)
+        pf__strlcpy(c->first_path, path, sizeof c->first_path);
+    c->seen++;
     if (!check_location(c, m, path, value->valuestring, scheme))
         return;
+    if (m->unprobed) {
+        /* A 3D model or another file that is not media: hosted as it is. */
+        keep(c, pf__report_warning(c->report, path,
+             "%s not checked: the field takes a file that is not an image, video "
+             "or audio (%s), which preflight does not probe", name, m->path));
+        return;
+    }
     pf__clear_error(c->ctx);
     if ((rc = pf__probe(c->ctx, value->valuestring, &info))) {
         if (rc == PF_ENOMEM)
@@ -646,8 +756,7 @@ static void check_media_value(struct checker *c, const struct pf__media_field *m
     }
     keep(c, pf__report_input(c->report, path, name, &info));
     check_kind(c, m, path, name, &info);
-    apply_rules(c, path, name, m->validations, &info, scheme);
-    apply_rules(c, path, name, m->extensions, &info, scheme);
+    apply_rules(c, path, name, m, &info, scheme);
 }
 
 /* Visits every value a media path names in the request: "image_urls[]"
@@ -697,26 +806,32 @@ static void walk_media(struct checker *c, const struct pf__media_field *m,
  * say so instead of passing them in silence. */
 static void warn_unchecked_rules(struct checker *c)
 {
-    const cJSON *props = cJSON_GetObjectItemCaseSensitive(c->schema->input, "properties");
-    const cJSON *prop;
+    const pf_schema *s = c->schema;
 
-    cJSON_ArrayForEach(prop, props) {
-        const cJSON *list = cJSON_GetObjectItemCaseSensitive(prop, "validations"), *v;
+    for (size_t i = 0; i < s->unchecked_count; i++) {
+        const char *field = s->unchecked[i].field;
         int media = 0;
 
-        if (!list || !cJSON_GetObjectItemCaseSensitive(c->request, prop->string))
+        if (!cJSON_GetObjectItemCaseSensitive(c->request, field))
             continue;
-        for (size_t i = 0; i < c->schema->media_count; i++)
-            if (strncmp(c->schema->media[i].path, prop->string, strlen(prop->string)) == 0)
+        for (size_t j = 0; j < s->media_count; j++)
+            if (strncmp(s->media[j].path, field, strlen(field)) == 0)
                 media = 1;
-        if (media)
-            continue;
-        cJSON_ArrayForEach(v, list)
-            keep(c, pf__report_warning(c->report, prop->string,
+        if (!media)
+            keep(c, pf__report_warning(c->report, field,
                  "rule '%s' not checked: '%s' is not a media input",
-                 cJSON_GetObjectItemCaseSensitive(v, "validation_rule")->valuestring,
-                 prop->string));
+                 s->unchecked[i].key, field));
     }
+}
+
+/* Limits a field states only in prose: quoted, said to be unchecked, once
+ * per field given. */
+static void warn_prose(struct checker *c, const struct pf__media_field *m)
+{
+    for (size_t i = 0; i < m->prose_count; i++)
+        keep(c, pf__report_warning(c->report, c->first_path,
+             "not checked: the schema states a limit only in prose: \"%.700s\"",
+             m->prose[i]));
 }
 
 /* ---- cross-field advice ---- */
@@ -823,7 +938,7 @@ static void report_defaults(struct checker *c)
 pf_err pf_check(pf_ctx *ctx, const pf_schema *schema, const pf_request *req,
                 pf_report **out)
 {
-    struct checker c = { ctx, schema, NULL, NULL, PF_OK };
+    struct checker c = { ctx, schema, NULL, NULL, PF_OK, 0, "" };
     pf_err rc;
 
     *out = NULL;
@@ -834,8 +949,12 @@ pf_err pf_check(pf_ctx *ctx, const pf_schema *schema, const pf_request *req,
 
     check_object(&c, "", c.request, schema->input);
     warn_unchecked_rules(&c);
-    for (size_t i = 0; i < schema->media_count; i++)
+    for (size_t i = 0; i < schema->media_count; i++) {
+        c.seen = 0;
         walk_media(&c, &schema->media[i], schema->media[i].path, c.request, "");
+        if (c.seen)
+            warn_prose(&c, &schema->media[i]);
+    }
     check_ratio(&c);
     report_defaults(&c);
     if ((rc = c.rc))
@@ -881,7 +1000,7 @@ const struct pf__media_field *pf__schema_media_at(const pf_schema *schema,
 pf_err pf__check_media(pf_ctx *ctx, const pf_schema *schema, const char *path,
                        const char *value, pf_report **out)
 {
-    struct checker c = { ctx, schema, NULL, NULL, PF_OK };
+    struct checker c = { ctx, schema, NULL, NULL, PF_OK, 0, "" };
     const struct pf__media_field *m = pf__schema_media_at(schema, path);
     cJSON *v = NULL;
     pf_err rc = PF_OK;

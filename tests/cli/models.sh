@@ -10,6 +10,6 @@ for id in runwayml/runway-aleph/video-to-video runwayml/runway-gen-3-alpha/turbo
 done
 run models --json
 expect_status 0 models-json
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [m["id"] for m in d][0]=="bytedance/dreamina-3-0/pro/image-to-video" and len(d)==4, d' "$TMP/out" \
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [m["id"] for m in d][0]=="bytedance/dreamina-3-0/pro/image-to-video" and len([m for m in d if m["provider"]!="fal"])==4 and len([m for m in d if m["provider"]=="fal"])==12, d' "$TMP/out" \
     || fail "models --json: $OUT"; ok
 done_tests
