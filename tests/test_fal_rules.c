@@ -741,7 +741,7 @@ static void test_fix_fal(void)
         pf_schema *s = load_model(cases[i].endpoint);
         pf_ctx *ctx = pf_ctx_new();
         pf_request *req = pf_request_new();
-        pf_fix_options o = { 0 };
+        pf_fix_options o = PF_FIX_OPTIONS_INIT;
         pf_fix_result *res = NULL;
         char *out = pf_test_make_dir("pf-falfix");
         const pf_report *rep;
