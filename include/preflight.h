@@ -778,6 +778,67 @@ char *pf_job_to_json(pf_ctx *ctx, const pf_job *job, int probe_media);
 void pf_job_free(pf_job *job);
 void pf_job_list_free(pf_job **jobs, size_t count);
 
+/* ---- the model catalogue: bundled and imported models (src/rules) ------ */
+
+/* One model as pf_models_list reports it. Owned by the library and valid
+ * only during the callback; fields may be appended. */
+typedef struct pf_model_entry {
+    const char *id;         /* what --model takes: "fal:fal-ai/flux/dev" */
+    const char *provider;   /* "runcomfy", "cometapi", "fal" */
+    const char *title;      /* "" when the schema has none */
+    const char *origin;     /* "bundled" or "imported" */
+    int64_t imported;       /* when it was imported (Unix seconds); 0 for
+                             * bundled */
+    const char *path;       /* the file it is loaded from */
+} pf_model_entry;
+typedef void (*pf_model_entry_fn)(void *userdata, const pf_model_entry *model);
+
+/* Calls fn once per known model, sorted by id: the bundled rules and the
+ * user's catalogue ($XDG_DATA_HOME/preflight/rules, else
+ * ~/.local/share/preflight/rules). A model in both (imported over a bundled
+ * one) is listed once, as imported: pf_schema_load_model loads that copy.
+ * Returns the first error (a file that does not load names itself); fn
+ * has then been called for none. pf_models_foreach lists the same ids. */
+pf_err pf_models_list(pf_ctx *ctx, pf_model_entry_fn fn, void *userdata);
+
+/* Import flags. */
+#define PF_IMPORT_OVER_BUNDLED 1u   /* store a model whose id is a bundled
+                                     * one's (the bundled file is never
+                                     * touched; the imported copy is used) */
+
+/*
+ * Adds a schema file to the user's catalogue as
+ * <catalogue>/<provider>/<model path>.json, stored exactly as given, so
+ * that pf_schema_load_model (and --model) finds it from then on. Any
+ * dialect pf_schema_load_file accepts is accepted. The id is as_id
+ * ("PROVIDER:MODEL"; without a prefix, RunComfy), whose provider must be
+ * the schema's own, or else the model id the schema names.
+ *
+ * PF_ESCHEMA (or the loader's code) when the file is not a schema or names
+ * no model and as_id is NULL; PF_EEXIST when the id is a bundled model's
+ * and flags lacks PF_IMPORT_OVER_BUNDLED. The file is written to a
+ * temporary name and renamed, so on any failure the catalogue is as it
+ * was; an earlier import of the same id is replaced only on success. On
+ * success *id and *stored (either may be NULL) receive the id and the
+ * stored file's path, freed with pf_free.
+ */
+pf_err pf_models_import_file(pf_ctx *ctx, const char *path, const char *as_id,
+                             unsigned flags, char **id, char **stored);
+
+/*
+ * Fetches fal's published OpenAPI document for one endpoint
+ * ("fal-ai/kling-video/v2.6/pro/image-to-video") from
+ * https://fal.ai/api/openapi/queue/openapi.json?endpoint_id=ID, or from
+ * $PREFLIGHT_FAL_OPENAPI_URL?endpoint_id=ID (plain http:// only to a
+ * loopback host and only with pf_ctx_set_allow_http), and stores it as
+ * pf_models_import_file does under "fal:ID". The document must load as a
+ * schema of provider "fal" naming that very endpoint (PF_ESCHEMA
+ * otherwise). PF_ENET, PF_EHTTP for a failed fetch (retried as any GET).
+ * Nothing is stored on any failure.
+ */
+pf_err pf_models_import_fal(pf_ctx *ctx, const char *endpoint_id, unsigned flags,
+                            char **id, char **stored);
+
 #ifdef __cplusplus
 }
 #endif

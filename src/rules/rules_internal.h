@@ -136,4 +136,19 @@ const cJSON *pf__report_request(const pf_report *r);
 /* The directory bundled rules are read from, for this context. */
 const char *pf__rules_dir(pf_ctx *ctx);
 
+/* ---- catalogue.c ---- */
+
+/* The user's model catalogue root ($XDG_DATA_HOME/preflight/rules, else
+ * ~/.local/share/preflight/rules), malloc'ed; it may not exist yet. */
+pf_err pf__catalogue_dir(pf_ctx *ctx, char **out);
+
+/* Stores a schema text in the user's catalogue after loading it: under
+ * as_id, or the model id it names. expect_id (or NULL): the id the text
+ * must be for (a document fetched for an endpoint). name labels messages.
+ * On success *id_out and *path_out (either may be NULL) are malloc'ed; on
+ * failure nothing is written and the message is set. */
+pf_err pf__catalogue_store(pf_ctx *ctx, const char *text, size_t len, const char *name,
+                           const char *as_id, const char *expect_id, unsigned flags,
+                           char **id_out, char **path_out);
+
 #endif
