@@ -425,7 +425,12 @@ typedef enum pf_upload_mode {
     PF_UPLOAD_PUT = 0,      /* PUT to a presigned URL, then verify a GET URL */
     PF_UPLOAD_POST,         /* S3 presigned POST: form fields, then the file */
     PF_UPLOAD_S3,           /* sign PUT and GET for s3://BUCKET/PREFIX */
-    PF_UPLOAD_INLINE        /* no upload: a base64 data: URI */
+    PF_UPLOAD_INLINE,       /* no upload: a base64 data: URI */
+    PF_UPLOAD_FAL           /* fal's CDN, as fal's clients upload: the key
+                             * from credentials_file (its first line) or
+                             * $FAL_KEY, the REST API at
+                             * $PREFLIGHT_FAL_REST_URL or https://rest.fal.ai;
+                             * get_url is the file_url fal returns */
 } pf_upload_mode;
 
 /* Called as the file goes out, about ten times a second and once at the

@@ -17,7 +17,8 @@
     "                      $XDG_STATE_HOME/preflight or ~/.local/state/preflight)\n" \
     "  --base-url URL      send API calls to URL instead of the provider's host\n" \
     "  --token-file FILE   read the API token from FILE (default: the environment,\n" \
-    "                      RUNCOMFY_API_TOKEN or YOUR_API_TOKEN, COMETAPI_KEY)\n" \
+    "                      RUNCOMFY_API_TOKEN or YOUR_API_TOKEN, COMETAPI_KEY,\n" \
+    "                      FAL_KEY)\n"                                     \
     "  --json              print exactly one JSON object on stdout\n"      \
     "  --verbose           log each API call to stderr (never a token or a\n" \
     "                      URL's query string)\n"
