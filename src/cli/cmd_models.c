@@ -132,7 +132,8 @@ static int import(int argc, char **argv)
     if (rc) {
         /* The library speaks of its flag; the tool names its option. */
         if (rc == PF_EEXIST) {
-            snprintf(msg, sizeof msg, "%s; --force imports it anyway", pf_ctx_error(ctx));
+            snprintf(msg, sizeof msg, "%s (--force imports your copy over it: the "
+                     "bundled file stays, yours is used)", pf_ctx_error(ctx));
             pf_cli_fail(json, rc, msg);
         } else {
             pf_cli_fail(json, rc, pf_ctx_error(ctx));

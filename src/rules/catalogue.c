@@ -503,9 +503,7 @@ pf_err pf__catalogue_store(pf_ctx *ctx, const char *text, size_t len, const char
     if (!(bundled = model_file(pf__rules_dir(ctx), provider, model_path)))
         goto nomem;
     if (is_file(bundled) && !(flags & PF_IMPORT_OVER_BUNDLED)) {
-        rc = pf__error(ctx, PF_EEXIST, "%s is a bundled model: not imported (the bundled "
-                       "rules stay as they are; importing over them makes the catalogue's "
-                       "copy the one used)", id);
+        rc = pf__error(ctx, PF_EEXIST, "%s is a bundled model: not imported", id);
         goto out;
     }
     if ((rc = pf__catalogue_dir(ctx, &root)))
