@@ -46,7 +46,8 @@ shared/schemas/fal/), or registered with POST /_fake/openapi {"id", "text"}.
 Control as in fake_api.py (config, fault, clear, advance, stats), plus
 config keys: outputs [{"path": "images[0]", "file", "name", "content_type",
 "file_size" (overrides the real size)}], fail_where ("result" | "status"),
-fetch_inputs. Faults "on": submit, status, result, cancel, initiate,
+fetch_inputs, returned_base (the submission answer's URLs point there
+instead). Faults "on": submit, status, result, cancel, initiate,
 upload, file, openapi, any. Stats add uploads, initiates, key_leaks (a
 request off the API that carried the key), bad_paths, openapi_fetches.
 """
@@ -401,7 +402,11 @@ class Handler(fake_api.Handler):
         def produce():
             if not created:
                 created["id"] = self.create_job("fal", endpoint, body)
-            jid, base = created["id"], "%s/%s/requests/%s" % (self.base(), app, created["id"])
+            # returned_base: answer with URLs elsewhere (a client must not
+            # follow them with its key).
+            jid = created["id"]
+            base = "%s/%s/requests/%s" % (self.st.config.get("returned_base") or self.base(),
+                                          app, jid)
             return 200, {"request_id": jid, "response_url": base,
                          "status_url": base + "/status", "cancel_url": base + "/cancel",
                          "queue_position": 0}
