@@ -817,7 +817,9 @@ pf_err pf_models_list(pf_ctx *ctx, pf_model_entry_fn fn, void *userdata);
  * that pf_schema_load_model (and --model) finds it from then on. Any
  * dialect pf_schema_load_file accepts is accepted. The id is as_id
  * ("PROVIDER:MODEL"; without a prefix, RunComfy), whose provider must be
- * the schema's own, or else the model id the schema names.
+ * the schema's own and whose model must be the schema's own when it names
+ * one (the id is where jobs are sent), or else the model id the schema
+ * names.
  *
  * PF_ESCHEMA (or the loader's code) when the file is not a schema or names
  * no model and as_id is NULL; PF_EEXIST when the id is a bundled model's
