@@ -163,7 +163,10 @@ typedef struct pf_schema pf_schema;
 
 /* Loads a bundled model by its documented path. RunComfy is the default
  * provider ("runwayml/runway-aleph/video-to-video"); others are prefixed
- * ("cometapi:runwayml/v1/video_to_video"). On failure *out is NULL. */
+ * ("cometapi:runwayml/v1/video_to_video"). A model imported into the
+ * user's catalogue (pf_models_import_file) is found too; an imported copy
+ * of a bundled id (PF_IMPORT_OVER_BUNDLED) is the one loaded. On failure
+ * *out is NULL (PF_ENOMODEL names the nearest known id). */
 pf_err pf_schema_load_model(pf_ctx *ctx, const char *model_id,
                             pf_schema **out);
 
@@ -181,8 +184,9 @@ void pf_schema_free(pf_schema *schema);
 const char *pf_schema_model(const pf_schema *schema);
 const char *pf_schema_provider(const pf_schema *schema);
 
-/* Calls fn once per bundled model, sorted by id. Returns the first error
- * met while reading the rules directory. */
+/* Calls fn once per known model (bundled and imported, as pf_models_list),
+ * sorted by id. Returns the first error met while reading the rules
+ * directory or the catalogue. */
 typedef void (*pf_model_fn)(void *userdata, const char *id,
                             const char *provider, const char *title);
 pf_err pf_models_foreach(pf_ctx *ctx, pf_model_fn fn, void *userdata);
@@ -816,10 +820,9 @@ pf_err pf_models_list(pf_ctx *ctx, pf_model_entry_fn fn, void *userdata);
  * <catalogue>/<provider>/<model path>.json, stored exactly as given, so
  * that pf_schema_load_model (and --model) finds it from then on. Any
  * dialect pf_schema_load_file accepts is accepted. The id is as_id
- * ("PROVIDER:MODEL"; without a prefix, RunComfy), whose provider must be
- * the schema's own and whose model must be the schema's own when it names
- * one (the id is where jobs are sent), or else the model id the schema
- * names.
+ * ("PROVIDER:MODEL"; without a prefix, RunComfy; it is where jobs are
+ * sent), whose provider must be the schema's own, or else the model id the
+ * schema names.
  *
  * PF_ESCHEMA (or the loader's code) when the file is not a schema or names
  * no model and as_id is NULL; PF_EEXIST when the id is a bundled model's

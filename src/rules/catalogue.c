@@ -469,13 +469,6 @@ pf_err pf__catalogue_store(pf_ctx *ctx, const char *text, size_t len, const char
                            "'%s'", name, pf_schema_provider(s), provider);
             goto out;
         }
-        /* The id is where jobs are sent: a schema that names its model
-         * cannot be filed under another. */
-        if (own && strcmp(own, model_path) != 0) {
-            rc = pf__error(ctx, PF_ESCHEMA, "%s: the schema is for model '%s', not '%s' "
-                           "(the id is where jobs are sent)", name, own, model_path);
-            goto out;
-        }
     } else {
         if (!own) {
             rc = pf__error(ctx, PF_ESCHEMA, "%s: the schema names no model id: give "
