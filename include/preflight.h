@@ -774,11 +774,16 @@ typedef struct pf_job_output {
 
 size_t pf_job_output_count(const pf_job *job);
 const pf_job_output *pf_job_output_at(const pf_job *job, size_t i);
+/* Where output i was in the API's result as a JSON path ("images[1]",
+ * "video"), for providers whose results hold file objects anywhere (fal);
+ * malloc'ed (pf_free), NULL when the provider does not say or i is out of
+ * range. Also "json_path" in pf_job_to_json. */
+char *pf_job_output_json_path(const pf_job *job, size_t i);
 
 /* The job as one JSON object: {"job", "request_id", "provider", "model",
  * "state", "queue_position", "reason" (pf_job_error), "outdir", "created",
  * "updated", "reused", "outputs": [{"url", "kind", "path", "size",
- * "sha256", "media"}]}; "media" holds the facts pf_probe reads from a downloaded
+ * "sha256", "json_path", "media"}]}; "media" holds the facts pf_probe reads from a downloaded
  * file, with probe_media set (NULL otherwise). Caller frees with pf_free;
  * NULL when out of memory. */
 char *pf_job_to_json(pf_ctx *ctx, const pf_job *job, int probe_media);

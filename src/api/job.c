@@ -901,6 +901,16 @@ const pf_job_output *pf_job_output_at(const pf_job *job, size_t i)
     return i < job->noutputs ? &job->outputs[i].pub : NULL;
 }
 
+char *pf_job_output_json_path(const pf_job *job, size_t i)
+{
+    char where[512];
+
+    if (i >= job->noutputs)
+        return NULL;
+    pf__api_output_path(job, i, where, sizeof where);
+    return *where ? strdup(where) : NULL;
+}
+
 static cJSON *string_or_null(const char *s)
 {
     return s ? cJSON_CreateString(s) : cJSON_CreateNull();

@@ -64,6 +64,27 @@ expect_json outputs.2.media.kind video
 expect_json outputs.2.kind null
 for f in a.jpg b.png p.mp4; do [ -s "$TMP/deep/$f" ] || fail "no $f: $(ls "$TMP/deep")"; ok; done
 [ -z "$ERR" ] || fail "stderr not empty in --json mode: $ERR"; ok
+RID=$(json_field request_id)
+job result "$RID"
+expect_status 0 "result in text"
+expect_out "output 2 (images[1])  $TMP/deep/b.png: image png"
+expect_out "output 3 (extra.preview.video)  $TMP/deep/p.mp4: video mp4"
+
+# 'preflight upload --upload fal': the same hosting on its own.
+run upload "$FAL_IMG" --upload fal --json
+expect_status 0 "upload --upload fal"
+expect_json verified true
+expect_json content_type image/jpeg
+expect_json served_type image/jpeg
+case $(json_field get_url) in "$BASE/cdn/"*/still.jpg) ok ;; *) fail "get_url $(json_field get_url)" ;; esac
+expect_no_key
+printf '%s\n' "$FAKE_FAL_KEY" >"$TMP/upkey"
+FAL_KEY= run upload "$FAL_IMG" --upload fal --credentials-file "$TMP/upkey"
+expect_status 0 "upload --upload fal with the key from a file"
+FAL_KEY= run upload "$FAL_IMG" --upload fal
+expect_status 2 "upload --upload fal without a key"
+expect_one_line_err
+expect_err "fal: no API key to upload with"
 
 # A file whose size is not the result's file_size is not the output.
 fal_fresh
