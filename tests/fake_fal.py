@@ -90,7 +90,13 @@ def input_schema(doc):
         s = (body.get("application/json") or {}).get("schema")
         if s:
             return resolve(doc, s)
-    return None
+    # A catalogue bundle keeps only components.schemas: the input is the one
+    # *Input schema no other schema references.
+    schemas = (doc.get("components") or {}).get("schemas") or {}
+    text = json.dumps(schemas)
+    inputs = [n for n in schemas if n.endswith("Input")
+              and text.count('"#/components/schemas/%s"' % n) == 0]
+    return schemas[inputs[0]] if len(inputs) == 1 else None
 
 
 def type_ok(want, v):
@@ -265,6 +271,11 @@ class Handler(fake_api.Handler):
             what = (m.group(4) or "/result")[1:]
             if (what == "cancel") == (self.command == "PUT") and self.command in ("GET", "PUT"):
                 return self.query(m.group(1) + "/" + m.group(2), m.group(3), what)
+        if "/requests/" in raw:
+            # Under the endpoint's sub-path, or any other shape: fal has none.
+            with self.st.lock:
+                self.st.stats["bad_paths"].append(raw)
+            return self.json(404, {"detail": "Not Found: " + raw})
         if self.command == "POST" and raw.count("/") >= 2:
             return self.fal_submit(raw[1:])
         self.json(404, {"detail": "Not Found: " + raw})

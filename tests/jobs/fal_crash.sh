@@ -97,6 +97,9 @@ url_req "to cancel"
 fake config '{"queue_polls": -1}' >/dev/null
 job submit "${UREQ[@]}" --json
 RID=$(json_field request_id)
+job status "$RID" --json
+expect_json state in_queue
+json_field queue_position | grep -qx '[0-9]*' || fail "no queue position: $OUT"; ok
 job cancel "$RID"
 expect_status 0 "cancel a queued job"
 expect_stat "s['jobs']['$RID']['state']" cancelled

@@ -101,4 +101,37 @@ expect_one_line_err
 expect_err "No such key"
 expect_stat 's["submits"]' "$n"
 expect_no_key
+
+# The fake itself holds requests to fal's documents (a fake that accepts
+# anything proves nothing): a real endpoint's OpenAPI input schema, the key,
+# owner/app paths.
+python3 - "$BASE" "$FAKE_FAL_KEY" <<'PY' || fail "the fake does not validate as fal does"
+import json, sys, urllib.error, urllib.request
+base, key = sys.argv[1], sys.argv[2]
+ep = "fal-ai/kling-video/v2.6/pro/image-to-video"
+def call(method, path, body=None, auth=True):
+    req = urllib.request.Request(base + path, method=method,
+                                 data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Content-Type": "application/json",
+                                          **({"Authorization": "Key " + key} if auth else {})})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.load(r)
+    except urllib.error.HTTPError as e:
+        return e.code, json.load(e)
+img = base + "/fixtures/jpg_640x480.jpg"
+assert call("POST", "/" + ep, {"prompt": "x", "start_image_url": img}, auth=False)[0] == 401
+st, d = call("POST", "/" + ep, {"prompt": "x"})
+assert st == 422 and "start_image_url: field required" in json.dumps(d), (st, d)
+st, d = call("POST", "/" + ep, {"prompt": "x", "start_image_url": img, "duration": 5})
+assert st == 422 and "duration" in json.dumps(d), (st, d)
+st, d = call("POST", "/" + ep, {"prompt": "x", "start_image_url": img, "duration": "5"})
+assert st == 200 and d["status_url"].endswith("/fal-ai/kling-video/requests/%s/status" % d["request_id"]), d
+rid = d["request_id"]
+assert call("GET", "/%s/requests/%s/status" % (ep, rid))[0] == 404
+st, d = call("GET", "/fal-ai/kling-video/requests/%s/status" % rid)
+assert st == 200 and d["status"] == "IN_QUEUE" and isinstance(d["queue_position"], int), d
+PY
+ok
+expect_stat 'len(s["bad_paths"])' 1
 done_tests
