@@ -380,6 +380,16 @@ static pf_err poll(struct pf_jobs *jobs, pf_job *job, struct pf__poll *out)
         goto out;
     pf__redact_url(name, sizeof name, url);
     rc = pf__api_call(jobs, job, "GET", url, NULL, -1, &reply);
+    /* A result that lags behind its status ("still in progress") is not a
+     * failure: the job is asked about again. */
+    if (rc && reply.status == 400 && reply.body &&
+        (strstr(reply.body, "in progress") || strstr(reply.body, "IN_PROGRESS") ||
+         strstr(reply.body, "IN_QUEUE"))) {
+        pf__clear_error(jobs->ctx);
+        out->state = PF_JOB_RUNNING;
+        rc = PF_OK;
+        goto out;
+    }
     if (rc && reply.status >= 400 && reply.status < 500 && reply.status != 401 &&
         reply.status != 403 && reply.status != 404 && reply.status != 429 && reply.body &&
         (doc = cJSON_ParseWithLength(reply.body, reply.body_len)) &&

@@ -72,6 +72,16 @@ for on in status result; do
     done
 done
 
+# A result that lags behind its COMPLETED status ("still in progress") is
+# asked again, not read as a failure (which would be paid for again).
+next
+fake fault '{"on": "result", "action": "status", "code": 400, "body": {"detail": "Request is still in progress"}}' >/dev/null
+job submit "${UREQ[@]}" -o "$TMP/lag" --json
+RID=$(json_field request_id)
+job wait "$RID"
+expect_status 0 "a lagging result"
+[ -s "$TMP/lag/output.mp4" ] || fail "no output after a lagging result"; ok
+
 # An output download cut in the middle: resumed with Range, whole.
 next
 fake fault '{"on": "file", "action": "reset_mid_body"}' >/dev/null
