@@ -267,7 +267,10 @@ typedef struct pf_schema pf_schema;
 
 /* Loads a bundled model by its documented path. RunComfy is the default
  * provider ("runwayml/runway-aleph/video-to-video"); others are prefixed
- * ("cometapi:runwayml/v1/video_to_video"). On failure *out is NULL. */
+ * ("cometapi:runwayml/v1/video_to_video"). A model imported into the
+ * user's catalogue (pf_models_import_file) is found too; an imported copy
+ * of a bundled id (PF_IMPORT_OVER_BUNDLED) is the one loaded. On failure
+ * *out is NULL (PF_ENOMODEL names the nearest known id). */
 PF_EXTERN pf_err pf_schema_load_model(pf_ctx *ctx, const char *model_id,
                             pf_schema **out);
 
@@ -285,8 +288,9 @@ PF_EXTERN void pf_schema_free(pf_schema *schema);
 PF_EXTERN const char *pf_schema_model(const pf_schema *schema);
 PF_EXTERN const char *pf_schema_provider(const pf_schema *schema);
 
-/* Calls fn once per bundled model, sorted by id. Returns the first error
- * met while reading the rules directory. */
+/* Calls fn once per known model (bundled and imported, as pf_models_list),
+ * sorted by id. Returns the first error met while reading the rules
+ * directory or the catalogue. */
 typedef void (*pf_model_fn)(void *userdata, const char *id,
                             const char *provider, const char *title);
 PF_EXTERN pf_err pf_models_foreach(pf_ctx *ctx, pf_model_fn fn, void *userdata);
@@ -540,7 +544,12 @@ typedef enum pf_upload_mode {
     PF_UPLOAD_PUT = 0,      /* PUT to a presigned URL, then verify a GET URL */
     PF_UPLOAD_POST,         /* S3 presigned POST: form fields, then the file */
     PF_UPLOAD_S3,           /* sign PUT and GET for s3://BUCKET/PREFIX */
-    PF_UPLOAD_INLINE        /* no upload: a base64 data: URI */
+    PF_UPLOAD_INLINE,       /* no upload: a base64 data: URI */
+    PF_UPLOAD_FAL           /* fal's CDN, as fal's clients upload: the key
+                             * from credentials_file (its first line) or
+                             * $FAL_KEY, the REST API at
+                             * $PREFLIGHT_FAL_REST_URL or https://rest.fal.ai;
+                             * get_url is the file_url fal returns */
 } pf_upload_mode;
 
 /* Called as the file goes out, about ten times a second and once at the
@@ -927,11 +936,16 @@ typedef struct pf_job_output {
 
 PF_EXTERN size_t pf_job_output_count(const pf_job *job);
 PF_EXTERN const pf_job_output *pf_job_output_at(const pf_job *job, size_t i);
+/* Where output i was in the API's result as a JSON path ("images[1]",
+ * "video"), for providers whose results hold file objects anywhere (fal);
+ * malloc'ed (pf_free), NULL when the provider does not say or i is out of
+ * range. Also "json_path" in pf_job_to_json. */
+PF_EXTERN char *pf_job_output_json_path(const pf_job *job, size_t i);
 
 /* The job as one JSON object: {"job", "request_id", "provider", "model",
  * "state", "queue_position", "reason" (pf_job_error), "outdir", "created",
  * "updated", "reused", "outputs": [{"url", "kind", "path", "size",
- * "sha256", "media"}]}; "media" holds the facts pf_probe reads from a downloaded
+ * "sha256", "json_path", "media"}]}; "media" holds the facts pf_probe reads from a downloaded
  * file, with probe_media set (NULL otherwise). Caller frees with pf_free;
  * NULL when out of memory. */
 PF_EXTERN char *pf_job_to_json(pf_ctx *ctx, const pf_job *job, int probe_media);
@@ -939,6 +953,68 @@ PF_EXTERN char *pf_job_to_json(pf_ctx *ctx, const pf_job *job, int probe_media);
 /* Accept NULL. */
 PF_EXTERN void pf_job_free(pf_job *job);
 PF_EXTERN void pf_job_list_free(pf_job **jobs, size_t count);
+
+/* ---- the model catalogue: bundled and imported models (src/rules) ------ */
+
+/* One model as pf_models_list reports it. Owned by the library and valid
+ * only during the callback; fields may be appended. */
+typedef struct pf_model_entry {
+    const char *id;         /* what --model takes: "fal:fal-ai/flux/dev" */
+    const char *provider;   /* "runcomfy", "cometapi", "fal" */
+    const char *title;      /* "" when the schema has none */
+    const char *origin;     /* "bundled" or "imported" */
+    int64_t imported;       /* when it was imported (Unix seconds); 0 for
+                             * bundled */
+    const char *path;       /* the file it is loaded from */
+} pf_model_entry;
+typedef void (*pf_model_entry_fn)(void *userdata, const pf_model_entry *model);
+
+/* Calls fn once per known model, sorted by id: the bundled rules and the
+ * user's catalogue ($XDG_DATA_HOME/preflight/rules, else
+ * ~/.local/share/preflight/rules). A model in both (imported over a bundled
+ * one) is listed once, as imported: pf_schema_load_model loads that copy.
+ * Returns the first error (a file that does not load names itself); fn
+ * has then been called for none. pf_models_foreach lists the same ids. */
+PF_EXTERN pf_err pf_models_list(pf_ctx *ctx, pf_model_entry_fn fn, void *userdata);
+
+/* Import flags. */
+#define PF_IMPORT_OVER_BUNDLED 1u   /* store a model whose id is a bundled
+                                     * one's (the bundled file is never
+                                     * touched; the imported copy is used) */
+
+/*
+ * Adds a schema file to the user's catalogue as
+ * <catalogue>/<provider>/<model path>.json, stored exactly as given, so
+ * that pf_schema_load_model (and --model) finds it from then on. Any
+ * dialect pf_schema_load_file accepts is accepted. The id is as_id
+ * ("PROVIDER:MODEL"; without a prefix, RunComfy; it is where jobs are
+ * sent), whose provider must be the schema's own, or else the model id the
+ * schema names.
+ *
+ * PF_ESCHEMA (or the loader's code) when the file is not a schema or names
+ * no model and as_id is NULL; PF_EEXIST when the id is a bundled model's
+ * and flags lacks PF_IMPORT_OVER_BUNDLED. The file is written to a
+ * temporary name and renamed, so on any failure the catalogue is as it
+ * was; an earlier import of the same id is replaced only on success. On
+ * success *id and *stored (either may be NULL) receive the id and the
+ * stored file's path, freed with pf_free.
+ */
+PF_EXTERN pf_err pf_models_import_file(pf_ctx *ctx, const char *path, const char *as_id,
+                             unsigned flags, char **id, char **stored);
+
+/*
+ * Fetches fal's published OpenAPI document for one endpoint
+ * ("fal-ai/kling-video/v2.6/pro/image-to-video") from
+ * https://fal.ai/api/openapi/queue/openapi.json?endpoint_id=ID, or from
+ * $PREFLIGHT_FAL_OPENAPI_URL?endpoint_id=ID (plain http:// only to a
+ * loopback host and only with pf_ctx_set_allow_http), and stores it as
+ * pf_models_import_file does under "fal:ID". The document must load as a
+ * schema of provider "fal" naming that very endpoint (PF_ESCHEMA
+ * otherwise). PF_ENET, PF_EHTTP for a failed fetch (retried as any GET).
+ * Nothing is stored on any failure.
+ */
+PF_EXTERN pf_err pf_models_import_fal(pf_ctx *ctx, const char *endpoint_id, unsigned flags,
+                            char **id, char **stored);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,8 @@ set -u
 export NO_COLOR=1
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
+# A private model catalogue: what a user imported never changes a test.
+export XDG_DATA_HOME=$TMP/data
 PASSED=0
 
 fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }

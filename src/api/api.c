@@ -26,6 +26,8 @@ const struct pf__provider *pf__provider_find(const char *name)
         return &pf__runcomfy;
     if (name && strcmp(name, pf__cometapi.name) == 0)
         return &pf__cometapi;
+    if (name && strcmp(name, pf__fal.name) == 0)
+        return &pf__fal;
     return NULL;
 }
 
@@ -145,6 +147,44 @@ void pf_jobs_close(pf_jobs *jobs)
 const char *pf_jobs_ledger_path(const pf_jobs *jobs)
 {
     return pf__ledger_path(jobs->ledger);
+}
+
+const char *pf__api_submit_base(const struct pf_jobs *jobs, const struct pf__provider *p)
+{
+    const char *env = p->base_env ? getenv(p->base_env) : NULL;
+
+    if (jobs->base_url)
+        return jobs->base_url;
+    return env && *env ? env : p->default_base;
+}
+
+/* The meta's record of output i, or NULL. */
+static const cJSON *output_meta(cJSON *meta, size_t i)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(meta, "outputs");
+
+    return cJSON_IsArray(list) && i < (size_t)cJSON_GetArraySize(list)
+         ? cJSON_GetArrayItem(list, (int)i) : NULL;
+}
+
+int64_t pf__api_output_size(const pf_job *job, size_t i)
+{
+    cJSON *meta = job->meta ? cJSON_Parse(job->meta) : NULL;
+    const cJSON *size = cJSON_GetObjectItemCaseSensitive(output_meta(meta, i), "file_size");
+    int64_t n = cJSON_IsNumber(size) && size->valuedouble >= 0 &&
+                size->valuedouble < 9e15 ? (int64_t)size->valuedouble : -1;
+
+    cJSON_Delete(meta);
+    return n;
+}
+
+void pf__api_output_path(const pf_job *job, size_t i, char *buf, size_t size)
+{
+    cJSON *meta = job->meta ? cJSON_Parse(job->meta) : NULL;
+    const char *p = pf__json_str(output_meta(meta, i), "json_path");
+
+    pf__strlcpy(buf, p ? p : "", size);
+    cJSON_Delete(meta);
 }
 
 const char *pf__api_base(const struct pf_jobs *jobs, const pf_job *job)
@@ -318,7 +358,8 @@ pf_err pf__api_call(struct pf_jobs *jobs, const pf_job *job, const char *method,
                          (long long)job->id, job->provider);
     if ((rc = get_token(jobs, p, &token)) || (rc = pf__api_http(jobs, &h)))
         return rc;
-    if (!(auth = pf__asprintf("Authorization: Bearer %s", token))) {
+    if (!(auth = pf__asprintf("Authorization: %s %s", p->auth_scheme ? p->auth_scheme
+                                                                     : "Bearer", token))) {
         rc = pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
         goto out;
     }

@@ -21,6 +21,10 @@ struct pf__poll {
     int queue_position;         /* -1: not said */
     char reason[512];           /* a failed job's reason, from the API */
     int outputs;                /* 1: the job's outputs were (re)filled */
+    char *meta;                 /* malloc'ed, or NULL: the job's new meta
+                                 * (what the provider knows of the outputs:
+                                 * their JSON paths and sizes), recorded
+                                 * with the outputs; freed by the caller */
 };
 
 struct pf__provider {
@@ -40,10 +44,19 @@ struct pf__provider {
     pf_err (*poll)(struct pf_jobs *jobs, pf_job *job, struct pf__poll *out);
     /* Cancels a queued job: PF_OK, or PF_EJOB when refused (message set). */
     pf_err (*cancel)(struct pf_jobs *jobs, pf_job *job);
+    /* Appended: */
+    const char *auth_scheme;    /* "Key" (fal); NULL: "Bearer" */
+    const char *base_env;       /* a variable that replaces default_base
+                                 * ("PREFLIGHT_FAL_QUEUE_URL"), or NULL */
 };
 
 extern const struct pf__provider pf__runcomfy;
 extern const struct pf__provider pf__cometapi;
+extern const struct pf__provider pf__fal;
+
+/* 1 when a fal endpoint id (owner/app[/path]) is safe in a URL path and a
+ * file path: segments of [A-Za-z0-9._-], at least two, none "." or "..". */
+int pf__fal_endpoint_ok(const char *id);
 
 /* The provider of a rules file's "provider" name, or NULL. */
 const struct pf__provider *pf__provider_find(const char *name);
@@ -60,6 +73,16 @@ struct pf_jobs {
     int stall_ms;               /* 0: the HTTP layer's default */
     uint64_t rng;               /* jitter */
 };
+
+/* The base URL a new submission to p goes to: --base-url, else the
+ * provider's variable (base_env) when set, else its documented host. */
+const char *pf__api_submit_base(const struct pf_jobs *jobs, const struct pf__provider *p);
+
+/* What the job's meta says of output i (pf__poll.meta: {"outputs": [{"json_path",
+ * "file_size"}]}): its size in bytes (-1 when not said), and its JSON path
+ * in the result copied into buf ("" when not said). */
+int64_t pf__api_output_size(const pf_job *job, size_t i);
+void pf__api_output_path(const pf_job *job, size_t i, char *buf, size_t size);
 
 /* The base URL calls for this job go to: the override, else the one it was
  * submitted to, without a trailing slash. */

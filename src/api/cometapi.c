@@ -220,5 +220,5 @@ static pf_err cancel(struct pf_jobs *jobs, pf_job *job)
 const struct pf__provider pf__cometapi = {
     "cometapi", "CometAPI", "https://api.cometapi.com", token_env,
     "your CometAPI console's task list",
-    submit_url, submitted, poll, cancel
+    submit_url, submitted, poll, cancel, NULL, NULL
 };

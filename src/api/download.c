@@ -293,6 +293,15 @@ static pf_err download_one(struct pf_jobs *jobs, pf_job *job, size_t i, const ch
     pf__log(jobs->ctx, "downloading output %zu of %zu: %s", i + 1, job->noutputs, name);
     if ((rc = fetch(jobs, t, o->url, part, &size)))
         goto out;
+    /* The result may state the size (fal's file_size): a file that is not
+     * it is not the output, however well it probes. */
+    if (pf__api_output_size(job, i) >= 0 && pf__api_output_size(job, i) != size) {
+        unlink(part);
+        rc = pf__error(jobs->ctx, PF_EIO, "%s: downloaded %lld bytes, but the result says "
+                       "the file has %lld", name, (long long)size,
+                       (long long)pf__api_output_size(job, i));
+        goto out;
+    }
     if ((rc = pf__probe(jobs->ctx, part, &info))) {
         char msg[PF__ERRBUF];
 

@@ -491,7 +491,7 @@ pf_err pf_jobs_submit(pf_jobs *jobs, const pf_schema *schema, const pf_report *c
         return pf__error(jobs->ctx, PF_EINTERNAL, "the check kept no request");
     if (!(job = pf__job_new()) || !(body = cJSON_Duplicate(request, 1)) ||
         pf__job_set(&job->provider, p->name) || pf__job_set(&job->model, schema->model) ||
-        pf__job_set(&job->base_url, jobs->base_url ? jobs->base_url : p->default_base) ||
+        pf__job_set(&job->base_url, pf__api_submit_base(jobs, p)) ||
         (opts->outdir && !(job->outdir = absolute_dir(opts->outdir)))) {
         rc = pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
         goto out;
@@ -640,8 +640,15 @@ pf_err pf_jobs_refresh(pf_jobs *jobs, pf_job *job)
     /* Outputs first: a job is never "completed" without them. The ledger
      * ignores a second process's copy of the same list. (This re-reads
      * the job, so what the poll said is applied after.) */
-    if (poll.outputs && (rc = pf__ledger_set_outputs(jobs->ledger, job)))
+    if (poll.outputs && (rc = pf__ledger_set_outputs(jobs->ledger, job))) {
+        free(poll.meta);
         return rc;
+    }
+    if (poll.meta && pf__job_set(&job->meta, poll.meta)) {
+        free(poll.meta);
+        return pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
+    }
+    free(poll.meta);
     job->state = poll.state;
     job->queue_position = poll.state == PF_JOB_QUEUED ? poll.queue_position : -1;
     detail[0] = '\0';
@@ -671,7 +678,9 @@ pf_err pf__jobs_fresh_urls(pf_jobs *jobs, pf_job *job)
         return pf__error(jobs->ctx, PF_EINTERNAL, "%s: unknown provider '%s'", name,
                          job->provider);
     pf__log(jobs->ctx, "%s: reading its result again for fresh output URLs", name);
-    if ((rc = p->poll(jobs, job, &poll)) == PF_OK && !poll.outputs)
+    rc = p->poll(jobs, job, &poll);
+    free(poll.meta);     /* the same outputs: what is recorded of them holds */
+    if (rc == PF_OK && !poll.outputs)
         rc = pf__error(jobs->ctx, PF_EAPI, "%s: the API no longer gives its outputs "
                        "(it says %s)", name, pf_job_state_name(poll.state));
     else if (!rc && job->noutputs != recorded)
@@ -889,6 +898,16 @@ const pf_job_output *pf_job_output_at(const pf_job *job, size_t i)
     return i < job->noutputs ? &job->outputs[i].pub : NULL;
 }
 
+char *pf_job_output_json_path(const pf_job *job, size_t i)
+{
+    char where[512];
+
+    if (i >= job->noutputs)
+        return NULL;
+    pf__api_output_path(job, i, where, sizeof where);
+    return *where ? strdup(where) : NULL;
+}
+
 static cJSON *string_or_null(const char *s)
 {
     return s ? cJSON_CreateString(s) : cJSON_CreateNull();
@@ -932,6 +951,13 @@ char *pf_job_to_json(pf_ctx *ctx, const pf_job *job, int probe_media)
         else
             cJSON_AddNullToObject(item, "size");
         cJSON_AddItemToObject(item, "sha256", string_or_null(o->sha256));
+        {
+            /* Where the result held it (fal's file objects can be anywhere). */
+            char where[512];
+
+            pf__api_output_path(job, i, where, sizeof where);
+            cJSON_AddItemToObject(item, "json_path", string_or_null(*where ? where : NULL));
+        }
         if (probe_media && o->path) {
             pf_media_info info;
 

@@ -297,5 +297,5 @@ static pf_err cancel(struct pf_jobs *jobs, pf_job *job)
 const struct pf__provider pf__runcomfy = {
     "runcomfy", "RunComfy", "https://model-api.runcomfy.net", token_env,
     "your RunComfy dashboard's request history",
-    submit_url, submitted, poll, cancel
+    submit_url, submitted, poll, cancel, NULL, NULL
 };

@@ -17,7 +17,8 @@
     "                      $XDG_STATE_HOME/preflight or ~/.local/state/preflight)\n" \
     "  --base-url URL      send API calls to URL instead of the provider's host\n" \
     "  --token-file FILE   read the API token from FILE (default: the environment,\n" \
-    "                      RUNCOMFY_API_TOKEN or YOUR_API_TOKEN, COMETAPI_KEY)\n" \
+    "                      RUNCOMFY_API_TOKEN or YOUR_API_TOKEN, COMETAPI_KEY,\n" \
+    "                      FAL_KEY)\n"                                     \
     "  --json              print exactly one JSON object on stdout\n"      \
     "  --verbose           log each API call to stderr (never a token or a\n" \
     "                      URL's query string)\n"
@@ -256,15 +257,20 @@ void pf_cli_print_job(FILE *out, pf_ctx *ctx, const pf_job *job, int probe_media
     for (size_t i = 0; i < pf_job_output_count(job); i++) {
         const pf_job_output *o = pf_job_output_at(job, i);
         pf_media_info info = PF_MEDIA_INFO_INIT;
-        char desc[512];
+        char desc[512], num[600];
+        char *where = pf_job_output_json_path(job, i);
 
+        /* "output 2 (images[1])": where the result held it, when it says. */
+        snprintf(num, sizeof num, "%zu%s%.500s%s", i + 1, where ? " (" : "",
+                 where ? where : "", where ? ")" : "");
+        pf_free(where);
         if (o->path && probe_media && pf_probe(ctx, o->path, &info) == PF_OK) {
             pf_cli_describe_media(desc, sizeof desc, &info);
-            fprintf(out, "  output %zu  %s: %s\n", i + 1, o->path, desc);
+            fprintf(out, "  output %s  %s: %s\n", num, o->path, desc);
         } else if (o->path) {
-            fprintf(out, "  output %zu  %s\n", i + 1, o->path);
+            fprintf(out, "  output %s  %s\n", num, o->path);
         } else {
-            fprintf(out, "  output %zu  %s %s\n", i + 1,
+            fprintf(out, "  output %s  %s %s\n", num,
                     o->kind == PF_MEDIA_UNKNOWN ? "media" : pf_media_kind_name(o->kind),
                     o->url);
         }

@@ -11,7 +11,7 @@
 const char pf_cli_run_usage[] =
     "usage: preflight run --model ID [--schema FILE] [--input REQUEST.json] -o DIR\n"
     "                     [--fix [--fit crop|pad|none]]\n"
-    "                     [--upload s3://BUCKET/PREFIX [--expires SECONDS]\n"
+    "                     [--upload fal | --upload s3://BUCKET/PREFIX [--expires SECONDS]\n"
     "                      [--credentials-file FILE] | --put-url URL [--get-url URL]\n"
     "                      [--content-type TYPE] | --inline]\n"
     "                     [--timeout SECONDS] [--keep-on-interrupt] [--force]\n"
@@ -34,6 +34,8 @@ const char pf_cli_run_usage[] =
     "  -o, --output DIR    where the outputs are downloaded (created if missing)\n"
     "  --fix               fix local images first, as 'preflight fix' does\n"
     "  --fit MODE          with --fix: crop (default), pad or none\n"
+    "  --upload fal        host local files on fal's CDN (the default for fal\n"
+    "                      models; FAL_KEY or --token-file, PREFLIGHT_FAL_REST_URL)\n"
     "  --upload s3://BUCKET/PREFIX\n"
     "                      host local files in your bucket (signed here; AWS_*\n"
     "                      credentials as for 'preflight upload')\n"
@@ -57,8 +59,10 @@ const char pf_cli_run_usage[] =
     "                      (pays again), and replace existing output files\n"
     "  --state-dir DIR     the job ledger's directory\n"
     "  --base-url URL      send API calls to URL instead of the provider's host\n"
+    "                      (fal: also PREFLIGHT_FAL_QUEUE_URL)\n"
     "  --token-file FILE   read the API token from FILE (default: the environment,\n"
-    "                      RUNCOMFY_API_TOKEN or YOUR_API_TOKEN, COMETAPI_KEY)\n"
+    "                      RUNCOMFY_API_TOKEN or YOUR_API_TOKEN, COMETAPI_KEY,\n"
+    "                      FAL_KEY)\n"
     "  --json              print exactly one JSON object: the manifest\n"
     "  --allow-http        probe plain http:// URLs (local test servers)\n"
     "  --verbose           log each step and request to stderr (never a token\n"
@@ -78,6 +82,8 @@ struct run_args {
     int hosting;                /* an upload mode was given */
     char *put_url, *get_url;    /* read from @FILE or stdin, owned */
     int stdin_used;
+    int fal_default;            /* --upload fal chosen for a fal model: said
+                                 * once, when a file is hosted */
 };
 
 static int fail(const struct run_args *a, pf_err code, const char *message)
@@ -111,6 +117,12 @@ static pf_err host(void *userdata, pf_ctx *ctx, const char *field, const char *p
     pf_upload *up = NULL;
     pf_err rc;
 
+    if (a->fal_default && !a->job.json) {
+        printf("hosting local files on fal's CDN (--upload fal, the default for fal "
+               "models)\n");
+        fflush(stdout);
+        a->fal_default = 0;
+    }
     if ((rc = pf_upload_file(ctx, path, &a->up, &up)))
         return rc;
     if (pf_upload_get(up)->warning)
@@ -175,8 +187,8 @@ static int parse(struct run_args *a, int argc, char **argv, char **fields, int *
                 if (pf_cli_parse_fit(v, &a->fit) != 0)
                     return fail(a, PF_EUSAGE, "run: --fit takes crop, pad or none");
             } else if (strncmp(arg, "--upload", 8) == 0) {
-                a->up.mode = PF_UPLOAD_S3;
-                a->up.s3_url = v;
+                a->up.mode = strcmp(v, "fal") == 0 ? PF_UPLOAD_FAL : PF_UPLOAD_S3;
+                a->up.s3_url = a->up.mode == PF_UPLOAD_S3 ? v : NULL;
                 a->hosting++;
             } else if (strncmp(arg, "--expires", 9) == 0) {
                 char *end;
@@ -339,6 +351,16 @@ int pf_cli_run(int argc, char **argv)
     /* 2. host and submit (the ledger first: maybe nothing to do) */
     so.force = a.force;
     so.outdir = a.outdir;
+    /* fal's models fetch from fal's CDN best, and its key is the one the
+     * job needs anyway: that is where local files go unless told. */
+    if (!a.hosting && strcmp(pf_schema_provider(schema), "fal") == 0) {
+        a.up.mode = PF_UPLOAD_FAL;
+        a.hosting = 1;
+        a.fal_default = 1;
+    }
+    /* The fal key for the upload comes from where the job's does. */
+    if (a.up.mode == PF_UPLOAD_FAL && !a.up.credentials_file)
+        a.up.credentials_file = a.job.token_file;
     if (a.hosting) {
         a.up.progress = upload_progress;
         so.host = host;

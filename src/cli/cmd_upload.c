@@ -15,6 +15,7 @@ const char pf_cli_upload_usage[] =
     "       preflight upload FILE --post-url URL --post-fields JSONFILE [--get-url URL]\n"
     "       preflight upload FILE --upload s3://BUCKET/PREFIX [--expires SECONDS]\n"
     "                             [--credentials-file FILE]\n"
+    "       preflight upload FILE --upload fal [--credentials-file FILE]\n"
     "       preflight upload FILE --inline\n"
     "                [--content-type TYPE] [--json] [--verbose]\n"
     "\n"
@@ -46,12 +47,16 @@ const char pf_cli_upload_usage[] =
     "                      uploaded again. Credentials: AWS_ACCESS_KEY_ID,\n"
     "                      AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION\n"
     "                      (default us-east-1), AWS_ENDPOINT_URL (path style)\n"
+    "  --upload fal        put it on fal's CDN as fal's clients do (FAL_KEY, or\n"
+    "                      the key in --credentials-file's first line; the REST\n"
+    "                      API at PREFLIGHT_FAL_REST_URL, default rest.fal.ai)\n"
     "  --expires SECONDS   how long the signed GET URL works (default 86400,\n"
     "                      at most 604800)\n"
     "  --credentials-file FILE\n"
     "                      read the AWS_* variables (or an AWS credentials\n"
     "                      file's [default] profile) from FILE, not the\n"
-    "                      environment\n"
+    "                      environment; with --upload fal, the fal key (its\n"
+    "                      first line) instead of FAL_KEY\n"
     "  --inline            no upload: print a base64 data: URI, for APIs that\n"
     "                      take one (CometAPI's videoUri); refused above 5 MB\n"
     "                      for an image, 16 MB otherwise\n"
@@ -242,6 +247,11 @@ int pf_cli_upload(int argc, char **argv)
         goto out;
     o.mode = put ? PF_UPLOAD_PUT : fields ? PF_UPLOAD_POST
              : o.s3_url ? PF_UPLOAD_S3 : PF_UPLOAD_INLINE;
+    /* "--upload fal": fal's CDN, the key from FAL_KEY or --credentials-file. */
+    if (o.s3_url && strcmp(o.s3_url, "fal") == 0) {
+        o.mode = PF_UPLOAD_FAL;
+        o.s3_url = NULL;
+    }
     o.put_url = put_url;
     o.get_url = get_url;
     o.post_url = post_url;

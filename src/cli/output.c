@@ -179,10 +179,14 @@ static const struct pf_cli_hint_row {
     int job;
 } pf_cli_hints[] = {
     {PF_ENOMODEL, NULL, NULL,
-     "'preflight models' lists them; --schema FILE checks any other model", 0},
+     "'preflight models' lists them; 'preflight models import' adds one; "
+     "--schema FILE checks any other model", 0},
     {PF_EEXIST, "wait resume run", NULL, "--force replaces it", 0},
     {PF_EUNKNOWN, "submit run", "again, forced", "--force", 0},
     {PF_EAUTH, NULL, "no API token", "--token-file FILE", 0},
+    {PF_EAUTH, NULL, "no API key", "--token-file FILE", 0},
+    {PF_ESCHEMA, "models", "names no model id", "--as PROVIDER:MODEL", 0},
+    {PF_EUSAGE, NULL, "when plain HTTP is allowed", "--allow-http", 0},
     {PF_EUSAGE, "submit run", "names no model", "--model", 0},
     {PF_EUSAGE, "submit", "host it first", "'preflight run --upload' or 'preflight upload'", 0},
     {PF_EUSAGE, "run", "host it first", "--upload", 0},

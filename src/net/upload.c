@@ -815,6 +815,144 @@ out:
     return rc;
 }
 
+/* ---- fal's CDN ------------------------------------------------------------ */
+
+/* fal's storage as its own clients use it (fal-js libs/client/src/storage.ts):
+ * POST {rest}/storage/upload/initiate?storage_type=fal-cdn-v3 with
+ * {"file_name", "content_type"} and "Authorization: Key $FAL_KEY" gives
+ * an upload_url (presigned: a secret) and the file_url the model fetches;
+ * the bytes then go to upload_url in a PUT with that very content type. */
+#define PF__UP_FAL_REST "https://rest.fal.ai"
+#define PF__UP_FAL_KEY_MAX 4096
+
+static void pf__up_wipe(char *s)
+{
+    volatile char *p = s;
+
+    while (p && *p)
+        *p++ = '\0';
+}
+
+/* The key: the first line of credentials_file, else $FAL_KEY; printable
+ * and without spaces, since it goes into a header line. */
+static pf_err pf__up_fal_key(struct pf__up *u, char **out)
+{
+    const char *file = u->opts->credentials_file, *env = getenv("FAL_KEY");
+    char *text = NULL;
+    size_t len = 0, n;
+    pf_err rc;
+
+    *out = NULL;
+    if (file) {
+        if ((rc = pf__read_text_file(u->ctx, file, PF__UP_FAL_KEY_MAX, &text, &len)))
+            return rc;
+    } else if (env && *env) {
+        if (!(text = strdup(env)))
+            return pf__error(u->ctx, PF_ENOMEM, "out of memory");
+    } else {
+        return pf__error(u->ctx, PF_EAUTH, "fal: no API key to upload with: set FAL_KEY, "
+                         "or give a credentials file");
+    }
+    n = strcspn(text, "\r\n");
+    while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\t'))
+        n--;
+    text[n] = '\0';
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        if (*p <= ' ' || *p >= 0x7f)
+            n = 0;
+    if (!n) {
+        pf__up_wipe(text);
+        free(text);
+        return pf__error(u->ctx, PF_EAUTH, "%s: not an API key (empty, or with spaces "
+                         "or control characters)", file ? file : "$FAL_KEY");
+    }
+    *out = text;
+    return PF_OK;
+}
+
+static pf_err pf__up_fal(struct pf__up *u)
+{
+    const pf_upload_options *o = u->opts;
+    const char *rest = getenv("PREFLIGHT_FAL_REST_URL"), *ct, *base, *up_url, *file_url;
+    struct pf__http_request req;
+    struct pf__http_reply reply;
+    char *key = NULL, *auth = NULL, *url = NULL, *body = NULL, name[1024];
+    const char *headers[4];
+    cJSON *req_doc = NULL, *doc = NULL;
+    size_t n;
+    pf_err rc;
+
+    memset(&reply, 0, sizeof reply);
+    if (!rest || !*rest)
+        rest = PF__UP_FAL_REST;
+    n = strlen(rest);
+    while (n > 0 && rest[n - 1] == '/')
+        n--;
+    ct = o->content_type ? o->content_type : u->sniffed;
+    base = strrchr(u->path, '/') ? strrchr(u->path, '/') + 1 : u->path;
+    if ((rc = pf__up_fal_key(u, &key)))
+        goto out;
+    if (!(auth = pf__asprintf("Authorization: Key %s", key)) ||
+        !(url = pf__asprintf("%.*s/storage/upload/initiate?storage_type=fal-cdn-v3",
+                             (int)n, rest)) ||
+        !(req_doc = cJSON_CreateObject()) ||
+        !cJSON_AddStringToObject(req_doc, "file_name", *base ? base : "upload") ||
+        !cJSON_AddStringToObject(req_doc, "content_type", ct) ||
+        !(body = cJSON_PrintUnformatted(req_doc)))
+        goto nomem;
+    headers[0] = auth;
+    headers[1] = "Content-Type: application/json";
+    headers[2] = "Accept: application/json";
+    headers[3] = NULL;
+    pf__http_request_init(&req);
+    req.method = "POST";
+    req.url = url;
+    req.headers = headers;
+    req.body = body;
+    req.body_len = strlen(body);
+    /* Asking for an upload slot costs nothing and writes nothing: safe to
+     * ask again after any failure. */
+    req.retries = 4;
+    if ((rc = pf__http_request(u->h, &req, &reply)) != PF_OK)
+        goto out;
+    pf__redact_url(name, sizeof name, url);
+    doc = reply.body ? cJSON_ParseWithLength(reply.body, reply.body_len) : NULL;
+    up_url = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(doc, "upload_url"))
+           ? cJSON_GetObjectItemCaseSensitive(doc, "upload_url")->valuestring : NULL;
+    file_url = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(doc, "file_url"))
+             ? cJSON_GetObjectItemCaseSensitive(doc, "file_url")->valuestring : NULL;
+    if (!up_url || !file_url || !*up_url || !*file_url) {
+        rc = pf__error(u->ctx, PF_EAPI, "%s: fal's answer has no %s", name,
+                       !up_url || !*up_url ? "upload_url" : "file_url");
+        goto out;
+    }
+    pf__http_reply_free(&reply);
+    /* The key goes to fal's REST API only; the PUT carries the URL's own
+     * signature, as fal's clients send it. */
+    if ((rc = pf__up_send(u, "PUT", up_url, ct, NULL, 0, &reply)) != PF_OK)
+        goto out;
+    u->result->info.attempts = reply.attempts;
+    u->result->info.uploaded = 1;
+    if (!(u->result->content_type = strdup(ct)) ||
+        !(u->result->get_url = strdup(file_url)))
+        goto nomem;
+    rc = PF_OK;
+    goto out;
+nomem:
+    rc = pf__error(u->ctx, PF_ENOMEM, "out of memory");
+out:
+    pf__up_wipe(auth);
+    pf__up_wipe(key);
+    free(auth);
+    free(key);
+    free(url);
+    free(body);
+    cJSON_Delete(req_doc);
+    cJSON_Delete(doc);
+    pf__http_reply_free(&reply);
+    return rc;
+}
+
 pf_err pf_upload_file(pf_ctx *ctx, const char *path, const pf_upload_options *opts,
                       pf_upload **out)
 {
@@ -857,7 +995,8 @@ pf_err pf_upload_file(pf_ctx *ctx, const char *path, const pf_upload_options *op
     u.progress.size = u.size;
     if (opts->mode != PF_UPLOAD_INLINE && (rc = pf__http_new(ctx, &u.h)) != PF_OK)
         goto out;
-    if ((opts->mode == PF_UPLOAD_PUT || opts->mode == PF_UPLOAD_POST) && !opts->skip_sha256)
+    if ((opts->mode == PF_UPLOAD_PUT || opts->mode == PF_UPLOAD_POST ||
+         opts->mode == PF_UPLOAD_FAL) && !opts->skip_sha256)
         pf__up_hash_start(&u);
     switch (opts->mode) {
     case PF_UPLOAD_PUT:
@@ -872,13 +1011,17 @@ pf_err pf_upload_file(pf_ctx *ctx, const char *path, const pf_upload_options *op
     case PF_UPLOAD_INLINE:
         rc = pf__up_inline(&u);
         break;
+    case PF_UPLOAD_FAL:
+        rc = pf__up_fal(&u);
+        break;
     default:
         rc = pf__error(ctx, PF_EUSAGE, "upload: unknown mode %d", (int)opts->mode);
     }
     if (rc != PF_OK)
         goto out;
     if (opts->mode != PF_UPLOAD_INLINE) {
-        if ((opts->mode == PF_UPLOAD_PUT || opts->mode == PF_UPLOAD_POST) &&
+        if ((opts->mode == PF_UPLOAD_PUT || opts->mode == PF_UPLOAD_POST ||
+             opts->mode == PF_UPLOAD_FAL) &&
             !opts->skip_sha256 && (rc = pf__up_hash_join(&u, 0)) != PF_OK)
             goto out;
         if ((rc = pf__up_verify(&u, u.result->get_url)) != PF_OK)

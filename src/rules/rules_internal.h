@@ -295,4 +295,19 @@ unsigned pf__prose_covered(const struct pf__media_field *m, int has_count);
 void pf__prose_sentences(const char *text,
                          void (*fn)(void *ud, const char *s, size_t len), void *ud);
 
+/* ---- catalogue.c ---- */
+
+/* The user's model catalogue root ($XDG_DATA_HOME/preflight/rules, else
+ * ~/.local/share/preflight/rules), malloc'ed; it may not exist yet. */
+pf_err pf__catalogue_dir(pf_ctx *ctx, char **out);
+
+/* Stores a schema text in the user's catalogue after loading it: under
+ * as_id, or the model id it names. expect_id (or NULL): the id the text
+ * must be for (a document fetched for an endpoint). name labels messages.
+ * On success *id_out and *path_out (either may be NULL) are malloc'ed; on
+ * failure nothing is written and the message is set. */
+pf_err pf__catalogue_store(pf_ctx *ctx, const char *text, size_t len, const char *name,
+                           const char *as_id, const char *expect_id, unsigned flags,
+                           char **id_out, char **path_out);
+
 #endif
