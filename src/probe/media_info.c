@@ -53,9 +53,13 @@ char *pf_media_info_to_json(const pf_media_info *info)
          pf__add_int_or_null(obj, "coded_width", info->coded_width) &&
          pf__add_int_or_null(obj, "coded_height", info->coded_height) &&
          cJSON_AddNumberToObject(obj, "rotation", info->rotation);
-    /* EXIF orientation exists only in JPEGs; elsewhere 0 would read as a
-     * claim about the file. */
-    if (ok && strcmp(info->format, "jpeg") == 0)
+    /* EXIF orientation exists only in JPEGs, and HEIF's irot/imir say the
+     * same thing (given as the equivalent EXIF value); elsewhere 0 would
+     * read as a claim about the file. */
+    if (ok && (strcmp(info->format, "jpeg") == 0 ||
+               strcmp(info->format, "heic") == 0 ||
+               strcmp(info->format, "avif") == 0 ||
+               strcmp(info->format, "heif") == 0))
         ok = cJSON_AddNumberToObject(obj, "orientation",
                                      info->orientation) != NULL;
     ok = ok && cJSON_AddBoolToObject(obj, "has_video", info->has_video) &&
