@@ -11,6 +11,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
     libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
     libcurl4-openssl-dev libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev \
     libcjson-dev libsqlite3-dev libssl-dev \
+    libheif-dev libheif-examples libimage-exiftool-perl imagemagick \
     ffmpeg python3 valgrind clang libclang-rt-14-dev man-db curl time >/dev/null
 # Node.js runs the test suite's S3 server (s3rver) and the AWS SDK presigner
 # the signer is compared with; machines of this kind may already have it.
