@@ -82,6 +82,9 @@ char *pf_media_info_to_json(const pf_media_info *info)
     if (ok && info->bit_rate >= 0)
         ok = cJSON_AddNumberToObject(obj, "bit_rate",
                                      (double)info->bit_rate) != NULL;
+    if (ok && info->trailing_bytes > 0)
+        ok = cJSON_AddNumberToObject(obj, "trailing_bytes",
+                                     (double)info->trailing_bytes) != NULL;
     ok = ok && cJSON_AddNumberToObject(obj, "bytes_read",
                                        (double)info->bytes_read);
     if (ok)
