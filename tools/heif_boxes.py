@@ -2,8 +2,9 @@
 """HEIF/AVIF box tools for preflight's fixtures (heif-enc cannot write them).
 
   heif_boxes.py transform IN OUT [--irot N] [--imir AXIS]
-      Adds an irot (N anticlockwise quarter turns) and/or imir (axis 0:
-      left-right flip, 1: top-bottom) property to the primary item, after its
+      Adds an irot (N anticlockwise quarter turns) and/or imir (0: top and
+      bottom exchanged, 1: left and right, as the 2021 amendment's "mode" and
+      libheif read it) property to the primary item, after its
       other properties (MIAF's order: clap, irot, imir), and moves every
       file-offset iloc extent by the bytes the meta box grew.
   heif_boxes.py cut IN OUT BYTES

@@ -17,6 +17,22 @@
 
 #include "fix_internal.h"
 
+/* libheif's message on one line: some end with a newline, and an error
+ * message must be one line. */
+static const char *heif_reason(const struct heif_error *err, char *buf, size_t size)
+{
+    size_t n;
+
+    snprintf(buf, size, "%s", err->message ? err->message : "unknown error");
+    for (char *p = buf; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    n = strlen(buf);
+    while (n && buf[n - 1] == ' ')
+        buf[--n] = '\0';
+    return buf;
+}
+
 pf_err pf__heif_decode(pf_ctx *ctx, const char *name, const uint8_t *data,
                        size_t len, int64_t max_pixels, struct pf__image *img)
 {
@@ -27,12 +43,14 @@ pf_err pf__heif_decode(pf_ctx *ctx, const char *name, const uint8_t *data,
     struct heif_error err;
     const uint8_t *plane;
     int w, h, iw, ih, alpha, stride = 0, initialised = 0;
+    char why[256];
     pf_err rc = PF_OK;
 
     memset(img, 0, sizeof *img);
     err = heif_init(NULL);
     if (err.code != heif_error_Ok) {
-        rc = pf__error(ctx, PF_EINTERNAL, "%s: libheif: %s", name, err.message);
+        rc = pf__error(ctx, PF_EINTERNAL, "%s: libheif: %s", name,
+                       heif_reason(&err, why, sizeof why));
         goto out;
     }
     initialised = 1;
@@ -47,7 +65,7 @@ pf_err pf__heif_decode(pf_ctx *ctx, const char *name, const uint8_t *data,
         err = heif_context_get_primary_image_handle(hc, &handle);
     if (err.code != heif_error_Ok) {
         rc = pf__error(ctx, PF_ECORRUPT, "%s: cannot read HEIF: %s", name,
-                       err.message);
+                       heif_reason(&err, why, sizeof why));
         goto out;
     }
     w = heif_image_handle_get_width(handle);
@@ -71,7 +89,8 @@ pf_err pf__heif_decode(pf_ctx *ctx, const char *name, const uint8_t *data,
     if (err.code != heif_error_Ok) {
         rc = pf__error(ctx, err.code == heif_error_Memory_allocation_error
                                 ? PF_ENOMEM : PF_ECORRUPT,
-                       "%s: cannot decode HEIF: %s", name, err.message);
+                       "%s: cannot decode HEIF: %s", name,
+                       heif_reason(&err, why, sizeof why));
         goto out;
     }
     plane = heif_image_get_plane_readonly(hi, heif_channel_interleaved, &stride);

@@ -464,10 +464,13 @@ int pf__heif_brand(const uint8_t *head, size_t head_len)
     return 0;
 }
 
-/* The clockwise turn and the EXIF orientation equal to irot (anticlockwise
- * quarter turns) followed by imir (axis 0 flips left and right, 1 top and
- * bottom), in the convention of probe_jpeg.c: 2, 4, 5, 7 flip horizontally
- * after turning by 0, 180, 90, 270. */
+/* The EXIF orientation equal to irot (anticlockwise quarter turns)
+ * followed by imir, in the convention of probe_jpeg.c: 2, 4, 5, 7 flip
+ * left and right after turning clockwise by 0, 180, 90, 270. imir's bit is
+ * read as the 2021 amendment of ISO/IEC 23008-12 ("mode") says, and as
+ * iPhones, libheif and ImageMagick always did: 0 exchanges top and bottom,
+ * 1 left and right (the 2017 text's "vertical axis" for 0 was read both
+ * ways; MPEGGroup/FileFormat#22). */
 static int pf__heif_orientation(int irot, int imir)
 {
     static const int plain[4] = {1, 6, 3, 8};       /* by clockwise turns */
@@ -477,7 +480,7 @@ static int pf__heif_orientation(int irot, int imir)
     if (imir < 0)
         return plain[cw];
     /* A top-bottom flip is a left-right flip after half a turn more. */
-    if (imir == 1)
+    if (imir == 0)
         cw = (cw + 2) & 3;
     return hflip[cw];
 }

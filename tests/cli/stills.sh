@@ -1,0 +1,2 @@
+# placeholder, filled below
+. "$(dirname "$0")/../cli_lib.sh"
