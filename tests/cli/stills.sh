@@ -119,6 +119,10 @@ for f in jpg_zero_pad.jpg jpg_trailer_43k.jpg jpg_motion_mp4.jpg png_two.png \
     ok
     [ "$(identify -format '%w' "$S/$f[0]")" = "$(json_field width)" ] || fail "$f: identify's width differs"; ok
 done
+run probe "$S/jpg_zero_pad.jpg"
+expect_status 0 "probe text"; expect_out "640×480, 36864 bytes after its end"
+run probe "$S/heic_irot1_imir0.heic"
+expect_out "image heic hevc 480×640 (stored 640×480, rotated 90°, mirrored)"
 # ---- cut files stay corrupt, as ImageMagick also says
 for f in jpg_cut_zero_pad.jpg png_cut_zero_pad.png webp_cut.webp heic_cut.heic avif_cut.avif; do
     run probe "$S/$f"
