@@ -432,6 +432,26 @@ static void test_webp_headers(void)
     }
 }
 
+/* A still whose VP8X canvas disagrees with its frame: libwebp (and so
+ * ImageMagick) refuses it, and so does the probe, without decoding the
+ * frame (the fuzzer's first find: a 8256x11760 frame behind a 320x240
+ * canvas made FFmpeg's decoder allocate hundreds of MB). */
+static void test_webp_malformed(void)
+{
+    size_t len;
+    uint8_t *webp = slurp(STILL("webp_alpha.webp"), &len);
+    struct pf__source *src = NULL;
+    pf_media_info info;
+
+    ASSERT(len > 30 && memcmp(webp + 12, "VP8X", 4) == 0);
+    webp[24] ^= 0x40;                   /* canvas width */
+    ASSERT_EQ(pf__source_open_memory(ctx, "canvas.webp", webp, len, &src), PF_OK);
+    ASSERT_EQ(pf__probe_source(src, &info), PF_ECORRUPT);
+    ASSERT_STR_EQ(pf_ctx_error(ctx), "canvas.webp: corrupt WebP (malformed headers)");
+    pf__source_close(src);
+    free(webp);
+}
+
 int main(int argc, char **argv)
 {
     static const struct {
@@ -447,6 +467,7 @@ int main(int argc, char **argv)
         {"trailers", test_trailers},
         {"jpeg_motion_exact", test_jpeg_motion_exact},
         {"webp_headers", test_webp_headers},
+        {"webp_malformed", test_webp_malformed},
     };
 
     ctx = pf_ctx_new();

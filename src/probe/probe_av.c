@@ -402,14 +402,16 @@ static int pf__webp_frame(uint32_t fourcc_is_lossless, const uint8_t *d,
 /* Reads the size, alpha and animation from the headers in the head, the
  * way libwebp's WebPGetFeatures does, so no frame is decoded to learn them:
  * FFmpeg's decoder refuses a frame over our pixel cap (a 16000x9000 photo,
- * which ffprobe and libwebp read) and cannot decode animations at all.
- * An extended file's canvas must agree with its frame; an animated one has
- * only the canvas (and its ANIM chunk). 0 when the headers are malformed:
- * the caller then keeps libavcodec's verdict. */
+ * which ffprobe and libwebp read), cannot decode animations at all, and
+ * decoding a hostile 97 MP frame is what a probe must not do. An extended
+ * file's canvas must agree with its frame when the frame is in the head
+ * (libwebp refuses the file otherwise); an animated one has only the
+ * canvas. 0 when the headers are malformed: a file libwebp would not
+ * open. */
 static int pf__av_webp_header(const uint8_t *h, size_t n, struct pf__webp *w)
 {
     size_t off = 12;
-    int vp8x = 0, anim_chunk = 0, frame = 0;
+    int vp8x = 0, frame = 0;
     struct pf__webp f = {0};
 
     memset(w, 0, sizeof *w);
@@ -430,8 +432,6 @@ static int pf__av_webp_header(const uint8_t *h, size_t n, struct pf__webp *w)
             w->animated = (d[0] & 0x02) != 0;
             w->width = (int)pf__le24(d + 4) + 1;
             w->height = (int)pf__le24(d + 7) + 1;
-        } else if (memcmp(h + off, "ANIM", 4) == 0) {
-            anim_chunk = 1;
         } else if (memcmp(h + off, "VP8 ", 4) == 0 ||
                    memcmp(h + off, "VP8L", 4) == 0) {
             if (!pf__webp_frame(h[off + 3] == 'L', d, avail, &f))
@@ -444,8 +444,10 @@ static int pf__av_webp_header(const uint8_t *h, size_t n, struct pf__webp *w)
             break;
         off += 8 + (size_t)size + (size & 1);
     }
-    if (vp8x && w->animated)
-        return anim_chunk;
+    /* An animation's frames are in ANMF chunks; a still's frame may lie
+     * past the head behind a large ICC profile: the canvas says it all. */
+    if (vp8x && (w->animated || !frame))
+        return 1;
     if (!frame)
         return 0;
     if (vp8x && (f.width != w->width || f.height != w->height))
@@ -598,10 +600,14 @@ pf_err pf__probe_av(struct pf__source *src, const uint8_t *head,
     /* A WebP's headers say what decoding its frame would (and FFmpeg
      * refuses frames over the pixel cap): its end is checked against the
      * RIFF size instead, like the end markers of JPEG and PNG. */
-    if (strcmp(fmt->iformat->name, "webp_pipe") == 0 && fmt->nb_streams == 1 &&
-        pf__av_webp_header(head, head_len, &webp)) {
+    if (strcmp(fmt->iformat->name, "webp_pipe") == 0 && fmt->nb_streams == 1) {
         AVCodecParameters *par = fmt->streams[0]->codecpar;
 
+        if (!pf__av_webp_header(head, head_len, &webp)) {
+            rc = pf__error(ctx, PF_ECORRUPT, "%s: corrupt WebP (malformed "
+                           "headers)", src->name);
+            goto out;
+        }
         if (src->size >= 0 && webp.riff_end > src->size) {
             rc = pf__error(ctx, PF_ECORRUPT, "%s: truncated WebP (%lld of the "
                            "%lld bytes its RIFF header announces)", src->name,
