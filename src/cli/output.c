@@ -74,10 +74,13 @@ void pf_cli_describe_media(char *buf, size_t size, const pf_media_info *in)
     /* EXIF orientations 2, 4, 5 and 7 (and HEIF's imir) flip as well. */
     mirrored = in->orientation == 2 || in->orientation == 4 ||
                in->orientation == 5 || in->orientation == 7;
-    if (n < size && (in->rotation || mirrored))
+    if (n < size && in->rotation)
         n += (size_t)snprintf(buf + n, size - n, " (stored %d×%d, rotated %d°%s)",
                               in->coded_width, in->coded_height, in->rotation,
                               mirrored ? ", mirrored" : "");
+    else if (n < size && mirrored)
+        n += (size_t)snprintf(buf + n, size - n, " (stored %d×%d, mirrored)",
+                              in->coded_width, in->coded_height);
     if (n < size && in->duration >= 0)
         n += (size_t)snprintf(buf + n, size - n, ", %.2f s", in->duration);
     if (n < size && in->fps > 0)
