@@ -401,6 +401,37 @@ static void test_jpeg_motion_exact(void)
     free(jpg);
 }
 
+/* A large photo padded with zeros: the EOI is found reading back through
+ * the zeros, not by walking megabytes of image data (which only a file
+ * with other data after its EOI costs). */
+static void test_jpeg_padding_reads_little(void)
+{
+    size_t len;
+    uint8_t *jpg = slurp(FIXTURE("jpg_8000x4000.jpg"), &len);
+    uint8_t *buf = calloc(1, len + 36 * 1024);
+    struct pf__source *src = NULL;
+    pf_media_info info;
+
+    ASSERT(buf != NULL);
+    memcpy(buf, jpg, len);
+    ASSERT_EQ(pf__source_open_memory(ctx, "padded.jpg", buf, len + 36 * 1024, &src),
+              PF_OK);
+    ASSERT_EQ(pf__probe_source(src, &info), PF_OK);
+    pf__source_close(src);
+    ASSERT_EQ(info.trailing_bytes, 36 * 1024);
+    ASSERT_INT(info.bytes_read, <=, PF__HEAD_BYTES + 36 * 1024 + 8192);
+    ASSERT_INT(info.bytes_read, <, (int64_t)len / 2);
+    /* Cut in the middle and padded: the walk runs and finds no EOI. */
+    memset(buf + len / 2, 0, len - len / 2);
+    ASSERT_EQ(pf__source_open_memory(ctx, "cut.jpg", buf, len + 36 * 1024, &src),
+              PF_OK);
+    ASSERT_EQ(pf__probe_source(src, &info), PF_ECORRUPT);
+    ASSERT_STR_EQ(pf_ctx_error(ctx), "cut.jpg: truncated JPEG (no end-of-image marker)");
+    pf__source_close(src);
+    free(buf);
+    free(jpg);
+}
+
 static void test_webp_headers(void)
 {
     static const struct {
@@ -466,6 +497,7 @@ int main(int argc, char **argv)
         {"heif_decode_kinds", test_heif_decode_kinds},
         {"trailers", test_trailers},
         {"jpeg_motion_exact", test_jpeg_motion_exact},
+        {"jpeg_padding_reads_little", test_jpeg_padding_reads_little},
         {"webp_headers", test_webp_headers},
         {"webp_malformed", test_webp_malformed},
     };

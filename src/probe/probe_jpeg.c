@@ -297,6 +297,57 @@ static pf_err pf__jpeg_find_end(struct pf__source *src, int64_t scan_start,
     return rc;
 }
 
+/* When the file ends in zeros right after an EOI marker, *trailing is
+ * the number of zeros; else 0. t is the last tail_len bytes. At most
+ * PF__JPEG_PAD_MAX bytes of zeros are read through. */
+#define PF__JPEG_PAD_MAX ((int64_t)1 << 20)
+
+static pf_err pf__jpeg_zero_padded(struct pf__source *src, const uint8_t *t,
+                                   size_t tail_len, int64_t *trailing)
+{
+    uint8_t win[PF__JPEG_TAIL];
+    int64_t start = src->size - (int64_t)tail_len;  /* offset of t[0] */
+    size_t n = tail_len, got = 0;
+    pf_err rc;
+
+    *trailing = 0;
+    if (tail_len == 0 || t[tail_len - 1] != 0)
+        return PF_OK;
+    memcpy(win, t, tail_len);
+    for (;;) {
+        size_t i = n;
+
+        while (i > 0 && win[i - 1] == 0)
+            i--;
+        if (i > 0) {
+            /* win[i - 1] is the last byte that is not padding. */
+            int64_t end = start + (int64_t)i;
+
+            if (i >= 2 && win[i - 2] == 0xFF && win[i - 1] == JPEG_EOI)
+                *trailing = src->size - end;
+            else if (i == 1 && win[0] == JPEG_EOI && start > 0) {
+                uint8_t b = 0;
+
+                if ((rc = pf__source_read_full(src, start - 1, &b, 1, &got)) !=
+                    PF_OK)
+                    return rc;
+                if (got == 1 && b == 0xFF)
+                    *trailing = src->size - end;
+            }
+            return PF_OK;
+        }
+        if (start == 0 || src->size - start >= PF__JPEG_PAD_MAX)
+            return PF_OK;
+        n = start < (int64_t)sizeof win ? (size_t)start : sizeof win;
+        start -= (int64_t)n;
+        if ((rc = pf__source_read_full(src, start, win, n, &got)) != PF_OK)
+            return rc;
+        if (got != n)
+            return pf__error(src->ctx, PF_EIO, "%s: file shrank while being read",
+                             src->name);
+    }
+}
+
 /* Whether the file's end is sound, and how many bytes follow the image.
  * The quick answer is an EOI marker in the last few KiB, or a trailer
  * phones are known to append after it (Samsung's SEFT block, the MP4 of a
@@ -340,6 +391,13 @@ static pf_err pf__jpeg_check_tail(struct pf__source *src, const uint8_t *head,
     if (motion_photo ||
         (tail_len >= 4 && memcmp(t + tail_len - 4, "SEFT", 4) == 0))
         return PF_OK;
+    /* Zero padding (phones pad to a block size): the EOI sits right before
+     * the zeros, found reading backwards a window at a time, which spares
+     * a remote file the walk through all its image data. */
+    if ((rc = pf__jpeg_zero_padded(src, t, tail_len, trailing)) != PF_OK)
+        return rc;
+    if (*trailing > 0)
+        goto found;
     if ((rc = pf__jpeg_find_end(src, scan_start, src->ctx->max_probe_bytes,
                                 &end)) != PF_OK)
         return rc;
