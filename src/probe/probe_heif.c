@@ -22,6 +22,8 @@
 #define PF__HEIF_META_MAX ((size_t)4 << 20)
 /* Top-level boxes looked at before giving up on finding 'meta'. */
 #define PF__HEIF_TOP_BOXES 64
+/* Auxiliary images of the primary looked at for an alpha plane. */
+#define PF__HEIF_MAX_AUX 16
 /* Properties indexed from ipco (ipma indexes are 15 bits at most). */
 #define PF__HEIF_MAX_PROPS 32767
 
@@ -272,9 +274,12 @@ static int pf__heif_alpha_ref(const struct pf__heif *h, uint32_t from,
         "urn:mpeg:mpegB:cicp:systems:auxiliary:alpha",
     };
     const struct pf__heif_prop *p;
+    int *checked = arg;
 
-    (void)arg;
-    if (to != h->primary ||
+    /* Each check scans ipma: a hostile iref of a million auxl entries must
+     * not multiply with a million-entry ipma. Real files have one or two
+     * auxiliary images (alpha, depth). */
+    if (to != h->primary || ++*checked > PF__HEIF_MAX_AUX ||
         !(p = pf__heif_prop(h, from, FOURCC('a', 'u', 'x', 'C'))) || p->len < 5)
         return 0;
     for (size_t i = 0; i < sizeof urns / sizeof urns[0]; i++) {
@@ -407,7 +412,8 @@ static pf_err pf__heif_read_meta(struct pf__source *src, const uint8_t *head,
         if (pf__be32(hdr + 4) == FOURCC('m', 'e', 't', 'a')) {
             size_t body = (size_t)size - hsize;
 
-            if (size - hsize < 4 || size > PF__HEIF_META_MAX)
+            if (size - hsize < 4 || size > PF__HEIF_META_MAX ||
+                (int64_t)size > src->ctx->max_probe_bytes)
                 return pf__error(src->ctx, size < hsize + 4 ? PF_ECORRUPT
                                                            : PF_ELIMIT,
                                  "%s: %s HEIF meta box (%llu bytes)",
@@ -495,7 +501,7 @@ pf_err pf__probe_heif(struct pf__source *src, const uint8_t *head,
     size_t meta_len = 0, off = 0, body_len;
     uint32_t type, item_type, coded_item;
     uint64_t end;
-    int width, height, irot = 0, imir = -1, orientation;
+    int width, height, irot = 0, imir = -1, orientation, aux_checked = 0;
     pf_err rc;
 
     if ((rc = pf__heif_read_meta(src, head, head_len, &meta, &meta_len,
@@ -653,7 +659,7 @@ pf_err pf__probe_heif(struct pf__source *src, const uint8_t *head,
     if (info->bit_depth < 0 && coded_item != h.primary)
         info->bit_depth = pf__heif_bit_depth(&h, coded_item);
     info->has_alpha = pf__heif_refs(&h, FOURCC('a', 'u', 'x', 'l'),
-                                    pf__heif_alpha_ref, NULL);
+                                    pf__heif_alpha_ref, &aux_checked);
     info->has_video = 0;
     info->progressive = 0;
 out:
