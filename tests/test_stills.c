@@ -193,6 +193,32 @@ static void test_heif_corrupt(void)
     pf__source_close(src);
 }
 
+/* Without pixi the depth comes from the codec configuration (hvcC's
+ * bitDepthLumaMinus8, av1C's high_bitdepth). */
+static void test_heif_depth_from_codec(void)
+{
+    static const char *files[] = {"heic_10bit.heic", "avif_10bit.avif"};
+
+    for (size_t f = 0; f < 2; f++) {
+        size_t len, renamed = 0;
+        uint8_t *d = slurp(STILL(files[f]), &len);
+        struct pf__source *src = NULL;
+        pf_media_info info;
+
+        for (size_t i = 0; i + 4 <= len && i < 2048; i++)
+            if (memcmp(d + i, "pixi", 4) == 0) {
+                memcpy(d + i, "xixp", 4);       /* an unknown property */
+                renamed++;
+            }
+        ASSERT_INT(renamed, >=, 1);
+        ASSERT_EQ(pf__source_open_memory(ctx, files[f], d, len, &src), PF_OK);
+        ASSERT_EQ(pf__probe_source(src, &info), PF_OK);
+        ASSERT_EQ(info.bit_depth, 10);
+        pf__source_close(src);
+        free(d);
+    }
+}
+
 /* Every prefix and many damaged copies of a real HEIC's header: any code
  * but a crash (ASan and valgrind run this too). */
 static void test_heif_mutations(void)
@@ -492,6 +518,7 @@ int main(int argc, char **argv)
         {"heif_probe", test_heif_probe},
         {"heif_phones", test_heif_phones},
         {"heif_corrupt", test_heif_corrupt},
+        {"heif_depth_from_codec", test_heif_depth_from_codec},
         {"heif_mutations", test_heif_mutations},
         {"heif_decode_upright", test_heif_decode_upright},
         {"heif_decode_kinds", test_heif_decode_kinds},
