@@ -253,10 +253,15 @@ static int pf__heif_bit_depth(const struct pf__heif *h, uint32_t id)
     return -1;
 }
 
+/* The first reference from an item, for pf__heif_first_ref. */
+struct pf__heif_ref_query {
+    uint32_t from, to;
+};
+
 static int pf__heif_first_ref(const struct pf__heif *h, uint32_t from,
                               uint32_t to, void *arg)
 {
-    struct { uint32_t from, to; } *want = arg;
+    struct pf__heif_ref_query *want = arg;
 
     if (from != want->from)
         return 0;
@@ -579,19 +584,23 @@ pf_err pf__probe_heif(struct pf__source *src, const uint8_t *head,
         goto out;
     }
 
-    /* A grid or overlay is assembled from coded tiles ('dimg'): the codec
-     * and bit depth are the first tile's, the size the grid's ispe. */
+    /* A grid, overlay or identity item is derived from coded ones
+     * ('dimg'): the codec and bit depth are the first one's, the size the
+     * derived item's ispe. */
     item_type = pf__heif_item_type(&h, h.primary);
     coded_item = h.primary;
-    if (item_type == FOURCC('g', 'r', 'i', 'd') ||
-        item_type == FOURCC('i', 'o', 'v', 'l')) {
-        struct { uint32_t from, to; } ref = {h.primary, 0};
+    /* An identity item may stand on a grid: a few levels at most. */
+    for (int level = 0; level < 4 && (item_type == FOURCC('g', 'r', 'i', 'd') ||
+                                      item_type == FOURCC('i', 'o', 'v', 'l') ||
+                                      item_type == FOURCC('i', 'd', 'e', 'n'));
+         level++) {
+        struct pf__heif_ref_query ref = {coded_item, 0};
 
-        if (pf__heif_refs(&h, FOURCC('d', 'i', 'm', 'g'), pf__heif_first_ref,
-                          &ref) && ref.to) {
-            coded_item = ref.to;
-            item_type = pf__heif_item_type(&h, ref.to);
-        }
+        if (!pf__heif_refs(&h, FOURCC('d', 'i', 'm', 'g'), pf__heif_first_ref,
+                           &ref) || !ref.to)
+            break;
+        coded_item = ref.to;
+        item_type = pf__heif_item_type(&h, ref.to);
     }
     switch (item_type) {
     case FOURCC('h', 'v', 'c', '1'):
