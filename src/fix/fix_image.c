@@ -398,6 +398,14 @@ pf_err pf__fix_image(pf_ctx *ctx, const char *path, struct pf__plan *p,
     pf_err rc;
 
     memset(out, 0, sizeof *out);
+    /* The probed size says it already: a decoder that learns the size
+     * only by decoding (FFmpeg's WebP) would refuse with a bare EINVAL. */
+    if ((int64_t)p->src_w * p->src_h > p->max_pixels) {
+        rc = pf__error(ctx, PF_ELIMIT, "%s: %d×%d is more than the %lld pixels "
+                       "preflight decodes", path, p->src_w, p->src_h,
+                       (long long)p->max_pixels);
+        goto out;
+    }
     if ((rc = pf__read_text_file(ctx, path, PF__FIX_MAX_SOURCE_BYTES, &data, &len)))
         goto out;
     if ((rc = decode(ctx, path, (const uint8_t *)data, len, p, &img)))

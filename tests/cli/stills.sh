@@ -148,4 +148,9 @@ for f in webp_16000x9000.webp webp_lossless_16000x9000.webp; do
         || fail "ffprobe does not read $f as 16000x9000"
     ok
 done
+# and fix names the limit it is over, not the decoder's EINVAL
+run fix --model $DREAMINA -o "$TMP/big" prompt=hi "image_urls=@$S/webp_16000x9000.webp"
+expect_status 2 "fix a 144 MP WebP"
+expect_err "webp_16000x9000.webp: 16000×9000 is more than the 100000000 pixels preflight decodes"
+[ ! -e "$TMP/big" ] || [ -z "$(ls -A "$TMP/big")" ] || fail "fix left files in $TMP/big"; ok
 done_tests
