@@ -360,23 +360,23 @@ struct pf__webp {
     int64_t riff_end;           /* where the RIFF payload says the file ends */
 };
 
-static unsigned pf__le24(const uint8_t *p)
+static unsigned pf__av_le24(const uint8_t *p)
 {
     return (unsigned)p[0] | (unsigned)p[1] << 8 | (unsigned)p[2] << 16;
 }
 
-static uint32_t pf__le32(const uint8_t *p)
+static uint32_t pf__av_le32(const uint8_t *p)
 {
-    return pf__le24(p) | (uint32_t)p[3] << 24;
+    return pf__av_le24(p) | (uint32_t)p[3] << 24;
 }
 
 /* The frame size of a 'VP8 ' (key frame header: tag, start code, 14-bit
  * sizes) or 'VP8L' (signature, 14-bit sizes minus one, alpha hint, version
  * 0) chunk body. 0 when it is neither. */
-static int pf__webp_frame(uint32_t fourcc_is_lossless, const uint8_t *d,
-                          size_t n, struct pf__webp *w)
+static int pf__av_webp_frame(int lossless, const uint8_t *d,
+                             size_t n, struct pf__webp *w)
 {
-    if (!fourcc_is_lossless) {
+    if (!lossless) {
         if (n < 10 || (d[0] & 1) || d[3] != 0x9D || d[4] != 0x01 ||
             d[5] != 0x2A)
             return 0;
@@ -388,7 +388,7 @@ static int pf__webp_frame(uint32_t fourcc_is_lossless, const uint8_t *d,
 
         if (n < 5 || d[0] != 0x2F)
             return 0;
-        bits = pf__le32(d + 1);
+        bits = pf__av_le32(d + 1);
         if (bits >> 29)
             return 0;
         w->width = (int)(bits & 0x3FFF) + 1;
@@ -417,24 +417,24 @@ static int pf__av_webp_header(const uint8_t *h, size_t n, struct pf__webp *w)
     memset(w, 0, sizeof *w);
     if (n < 20 || memcmp(h, "RIFF", 4) != 0 || memcmp(h + 8, "WEBP", 4) != 0)
         return 0;
-    w->riff_end = (int64_t)pf__le32(h + 4) + 8;
+    w->riff_end = (int64_t)pf__av_le32(h + 4) + 8;
     while (off + 8 <= n && !frame) {
         const uint8_t *d = h + off + 8;
-        uint32_t size = pf__le32(h + off + 4);
+        uint32_t size = pf__av_le32(h + off + 4);
         size_t avail = n - off - 8 < size ? n - off - 8 : size;
 
         if (off == 12 && memcmp(h + off, "VP8X", 4) == 0) {
             /* Reserved bits are zero in every valid file. */
-            if (size != 10 || avail < 10 || (d[0] & 0xC1) || pf__le24(d + 1))
+            if (size != 10 || avail < 10 || (d[0] & 0xC1) || pf__av_le24(d + 1))
                 return 0;
             vp8x = 1;
             w->alpha = (d[0] & 0x10) != 0;
             w->animated = (d[0] & 0x02) != 0;
-            w->width = (int)pf__le24(d + 4) + 1;
-            w->height = (int)pf__le24(d + 7) + 1;
+            w->width = (int)pf__av_le24(d + 4) + 1;
+            w->height = (int)pf__av_le24(d + 7) + 1;
         } else if (memcmp(h + off, "VP8 ", 4) == 0 ||
                    memcmp(h + off, "VP8L", 4) == 0) {
-            if (!pf__webp_frame(h[off + 3] == 'L', d, avail, &f))
+            if (!pf__av_webp_frame(h[off + 3] == 'L', d, avail, &f))
                 return 0;
             frame = 1;
         } else if (off == 12) {
