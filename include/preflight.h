@@ -234,6 +234,10 @@ typedef struct pf_media_info {
     int64_t bit_rate;       /* bits per second, container-level */
     char audio_codec[32];
     int64_t bytes_read;     /* how many bytes the probe actually read */
+    /* Appended (issue 9): bytes after the image's own end (JPEG EOI, PNG
+     * IEND, WebP RIFF size): padding, a motion photo's video, a second
+     * image. Counted in file_size, as a server counts them. 0 when none. */
+    int64_t trailing_bytes;
 } pf_media_info;
 
 /* Sets every field to its default and size to this header's sizeof (see

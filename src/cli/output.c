@@ -63,6 +63,7 @@ void pf_cli_describe_media(char *buf, size_t size, const pf_media_info *in)
 {
     char sz[32];
     size_t n;
+    int mirrored;
 
     pf_format_size(sz, sizeof sz, in->file_size);
     n = (size_t)snprintf(buf, size, "%s %s", pf_media_kind_name(in->kind), in->format);
@@ -70,9 +71,16 @@ void pf_cli_describe_media(char *buf, size_t size, const pf_media_info *in)
         n += (size_t)snprintf(buf + n, size - n, " %s", in->codec);
     if (n < size && in->width > 0)
         n += (size_t)snprintf(buf + n, size - n, " %d×%d", in->width, in->height);
+    /* EXIF orientations 2, 4, 5 and 7 (and HEIF's imir) flip as well. */
+    mirrored = in->orientation == 2 || in->orientation == 4 ||
+               in->orientation == 5 || in->orientation == 7;
     if (n < size && in->rotation)
-        n += (size_t)snprintf(buf + n, size - n, " (stored %d×%d, rotated %d°)",
-                              in->coded_width, in->coded_height, in->rotation);
+        n += (size_t)snprintf(buf + n, size - n, " (stored %d×%d, rotated %d°%s)",
+                              in->coded_width, in->coded_height, in->rotation,
+                              mirrored ? ", mirrored" : "");
+    else if (n < size && mirrored)
+        n += (size_t)snprintf(buf + n, size - n, " (stored %d×%d, mirrored)",
+                              in->coded_width, in->coded_height);
     if (n < size && in->duration >= 0)
         n += (size_t)snprintf(buf + n, size - n, ", %.2f s", in->duration);
     if (n < size && in->fps > 0)
@@ -82,6 +90,9 @@ void pf_cli_describe_media(char *buf, size_t size, const pf_media_info *in)
                               (long long)in->frame_count);
     if (n < size && in->has_audio)
         n += (size_t)snprintf(buf + n, size - n, ", audio %s", in->audio_codec);
+    if (n < size && in->trailing_bytes > 0)
+        n += (size_t)snprintf(buf + n, size - n, ", %lld bytes after its end",
+                              (long long)in->trailing_bytes);
     if (n < size)
         snprintf(buf + n, size - n, ", %s", sz);
 }

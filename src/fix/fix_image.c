@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "fix_internal.h"
+#include "../probe/probe_internal.h"
 
 pf_err pf__image_alloc(pf_ctx *ctx, const char *name, int w, int h,
                        int channels, struct pf__image *img)
@@ -60,7 +61,7 @@ void pf__fix_output_free(struct pf__fix_output *out)
     memset(out, 0, sizeof *out);
 }
 
-enum source_codec { SRC_JPEG, SRC_PNG, SRC_OTHER };
+enum source_codec { SRC_JPEG, SRC_PNG, SRC_HEIF, SRC_OTHER };
 
 static enum source_codec sniff(const uint8_t *d, size_t n)
 {
@@ -70,6 +71,8 @@ static enum source_codec sniff(const uint8_t *d, size_t n)
         return SRC_JPEG;
     if (n >= 8 && memcmp(d, png, 8) == 0)
         return SRC_PNG;
+    if (pf__heif_brand(d, n))
+        return SRC_HEIF;
     return SRC_OTHER;
 }
 
@@ -376,6 +379,8 @@ static pf_err decode(pf_ctx *ctx, const char *name, const uint8_t *data, size_t 
         return pf__jpeg_decode(ctx, name, data, len, p->max_pixels, plan_scale(p), img);
     case SRC_PNG:
         return pf__png_decode(ctx, name, data, len, p->max_pixels, img);
+    case SRC_HEIF:
+        return pf__heif_decode(ctx, name, data, len, p->max_pixels, img);
     default:
         return pf__av_decode_image(ctx, name, data, len, p->max_pixels, img);
     }
@@ -393,10 +398,23 @@ pf_err pf__fix_image(pf_ctx *ctx, const char *path, struct pf__plan *p,
     pf_err rc;
 
     memset(out, 0, sizeof *out);
+    /* The probed size says it already: a decoder that learns the size
+     * only by decoding (FFmpeg's WebP) would refuse with a bare EINVAL. */
+    if ((int64_t)p->src_w * p->src_h > p->max_pixels) {
+        rc = pf__error(ctx, PF_ELIMIT, "%s: %d×%d is more than the %lld pixels "
+                       "preflight decodes", path, p->src_w, p->src_h,
+                       (long long)p->max_pixels);
+        goto out;
+    }
     if ((rc = pf__read_text_file(ctx, path, PF__FIX_MAX_SOURCE_BYTES, &data, &len)))
         goto out;
     if ((rc = decode(ctx, path, (const uint8_t *)data, len, p, &img)))
         goto out;
+    /* libheif has already turned the pixels as irot/imir say; the probe's
+     * orientation describes the file, and applying it again would turn
+     * the picture twice. */
+    if (sniff((const uint8_t *)data, len) == SRC_HEIF)
+        p->orientation = 0;
     free(data);
     data = NULL;
     /* An alpha channel that is opaque everywhere is not transparency. */

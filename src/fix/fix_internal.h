@@ -8,7 +8,8 @@
  *
  * Each third-party library is quarantined in its own file, as in the probe
  * module: image_jpeg.c (TurboJPEG), image_png.c (libpng), image_av.c
- * (libavformat/libavcodec decoding and libswscale resampling), video_av.c
+ * (libavformat/libavcodec decoding and libswscale resampling), image_heif.c
+ * (libheif: HEIF and AVIF stills), video_av.c
  * (the video transcode and remux: libavformat, libavcodec with libx264 and
  * AAC, libswscale, libswresample).
  */
@@ -191,6 +192,15 @@ pf_err pf__png_encode(pf_ctx *ctx, const char *name,
 pf_err pf__av_decode_image(pf_ctx *ctx, const char *name, const uint8_t *data,
                            size_t len, int64_t max_pixels,
                            struct pf__image *img);
+
+/* ---- image_heif.c (libheif) ---- */
+
+/* Decodes the primary image of a HEIF or AVIF still into RGB, or RGBA
+ * when it has an alpha plane, 8 bits per channel, upright: libheif applies
+ * clap, irot and imir, so the pixels are as displayed. Refuses more than
+ * max_pixels before decoding. */
+pf_err pf__heif_decode(pf_ctx *ctx, const char *name, const uint8_t *data,
+                       size_t len, int64_t max_pixels, struct pf__image *img);
 
 enum pf__resample { PF__RESAMPLE_LANCZOS, PF__RESAMPLE_AREA,
                     PF__RESAMPLE_BILINEAR };

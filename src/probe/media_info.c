@@ -53,9 +53,13 @@ char *pf__media_info_to_json(const pf_media_info *info)
          pf__add_int_or_null(obj, "coded_width", info->coded_width) &&
          pf__add_int_or_null(obj, "coded_height", info->coded_height) &&
          cJSON_AddNumberToObject(obj, "rotation", info->rotation);
-    /* EXIF orientation exists only in JPEGs; elsewhere 0 would read as a
-     * claim about the file. */
-    if (ok && strcmp(info->format, "jpeg") == 0)
+    /* EXIF orientation exists only in JPEGs, and HEIF's irot/imir say the
+     * same thing (given as the equivalent EXIF value); elsewhere 0 would
+     * read as a claim about the file. */
+    if (ok && (strcmp(info->format, "jpeg") == 0 ||
+               strcmp(info->format, "heic") == 0 ||
+               strcmp(info->format, "avif") == 0 ||
+               strcmp(info->format, "heif") == 0))
         ok = cJSON_AddNumberToObject(obj, "orientation",
                                      info->orientation) != NULL;
     ok = ok && cJSON_AddBoolToObject(obj, "has_video", info->has_video) &&
@@ -78,6 +82,9 @@ char *pf__media_info_to_json(const pf_media_info *info)
     if (ok && info->bit_rate >= 0)
         ok = cJSON_AddNumberToObject(obj, "bit_rate",
                                      (double)info->bit_rate) != NULL;
+    if (ok && info->trailing_bytes > 0)
+        ok = cJSON_AddNumberToObject(obj, "trailing_bytes",
+                                     (double)info->trailing_bytes) != NULL;
     ok = ok && cJSON_AddNumberToObject(obj, "bytes_read",
                                        (double)info->bytes_read);
     if (ok)

@@ -60,6 +60,8 @@ pf_err pf__probe_source(struct pf__source *src, pf_media_info *info)
         rc = pf__probe_jpeg(src, head, got, info);
     else if (got >= 8 && memcmp(head, png_magic, 8) == 0)
         rc = pf__probe_png(src, head, got, info);
+    else if (pf__heif_brand(head, got))
+        rc = pf__probe_heif(src, head, got, info);
     else
         rc = pf__probe_av(src, head, got, info);
 out:

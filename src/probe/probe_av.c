@@ -356,26 +356,110 @@ static double pf__av_duration(AVFormatContext *fmt, const AVStream *st)
     return -1;
 }
 
-/* FFmpeg 5.1 cannot decode animated WebP, so its frame size stays unknown;
- * the VP8X chunk that every animated WebP starts with states the canvas
- * size outright (WebP container spec: 24-bit little-endian, minus one).
- * Only for files that say they are animated (flag and ANIM chunk): a still
- * WebP that failed to decode is corrupt, whatever its VP8X claims. */
-static void pf__av_webp_canvas(const uint8_t *head, size_t head_len,
-                               AVCodecParameters *par)
-{
-    int anim = 0;
+/* What a WebP's headers state (WebP container spec, RFC 9649). */
+struct pf__webp {
+    int width, height, alpha, lossless, animated;
+    int64_t riff_end;           /* where the RIFF payload says the file ends */
+};
 
-    if (par->codec_id != AV_CODEC_ID_WEBP || head_len < 30 ||
-        memcmp(head, "RIFF", 4) != 0 || memcmp(head + 8, "WEBPVP8X", 8) != 0 ||
-        !(head[20] & 0x02))
-        return;
-    for (size_t i = 30; i + 4 <= head_len && i < 4096 && !anim; i++)
-        anim = memcmp(head + i, "ANIM", 4) == 0;
-    if (!anim)
-        return;
-    par->width = 1 + (head[24] | head[25] << 8 | head[26] << 16);
-    par->height = 1 + (head[27] | head[28] << 8 | head[29] << 16);
+static unsigned pf__av_le24(const uint8_t *p)
+{
+    return (unsigned)p[0] | (unsigned)p[1] << 8 | (unsigned)p[2] << 16;
+}
+
+static uint32_t pf__av_le32(const uint8_t *p)
+{
+    return pf__av_le24(p) | (uint32_t)p[3] << 24;
+}
+
+/* The frame size of a 'VP8 ' (key frame header: tag, start code, 14-bit
+ * sizes) or 'VP8L' (signature, 14-bit sizes minus one, alpha hint, version
+ * 0) chunk body. 0 when it is neither. */
+static int pf__av_webp_frame(int lossless, const uint8_t *d,
+                             size_t n, struct pf__webp *w)
+{
+    if (!lossless) {
+        if (n < 10 || (d[0] & 1) || d[3] != 0x9D || d[4] != 0x01 ||
+            d[5] != 0x2A)
+            return 0;
+        w->width = (d[6] | d[7] << 8) & 0x3FFF;
+        w->height = (d[8] | d[9] << 8) & 0x3FFF;
+        w->lossless = 0;
+    } else {
+        uint32_t bits;
+
+        if (n < 5 || d[0] != 0x2F)
+            return 0;
+        bits = pf__av_le32(d + 1);
+        if (bits >> 29)
+            return 0;
+        w->width = (int)(bits & 0x3FFF) + 1;
+        w->height = (int)(bits >> 14 & 0x3FFF) + 1;
+        w->alpha = (int)(bits >> 28 & 1);
+        w->lossless = 1;
+    }
+    return w->width > 0 && w->height > 0;
+}
+
+/* Reads the size, alpha and animation from the headers in the head, the
+ * way libwebp's WebPGetFeatures does, so no frame is decoded to learn them:
+ * FFmpeg's decoder refuses a frame over our pixel cap (a 16000x9000 photo,
+ * which ffprobe and libwebp read), cannot decode animations at all, and
+ * decoding a hostile 97 MP frame is what a probe must not do. An extended
+ * file's canvas must agree with its frame when the frame is in the head
+ * (libwebp refuses the file otherwise); an animated one has only the
+ * canvas. 0 when the headers are malformed: a file libwebp would not
+ * open. */
+static int pf__av_webp_header(const uint8_t *h, size_t n, struct pf__webp *w)
+{
+    size_t off = 12;
+    int vp8x = 0, frame = 0;
+    struct pf__webp f = {0};
+
+    memset(w, 0, sizeof *w);
+    if (n < 20 || memcmp(h, "RIFF", 4) != 0 || memcmp(h + 8, "WEBP", 4) != 0)
+        return 0;
+    w->riff_end = (int64_t)pf__av_le32(h + 4) + 8;
+    while (off + 8 <= n && !frame) {
+        const uint8_t *d = h + off + 8;
+        uint32_t size = pf__av_le32(h + off + 4);
+        size_t avail = n - off - 8 < size ? n - off - 8 : size;
+
+        if (off == 12 && memcmp(h + off, "VP8X", 4) == 0) {
+            /* Reserved bits are zero in every valid file. */
+            if (size != 10 || avail < 10 || (d[0] & 0xC1) || pf__av_le24(d + 1))
+                return 0;
+            vp8x = 1;
+            w->alpha = (d[0] & 0x10) != 0;
+            w->animated = (d[0] & 0x02) != 0;
+            w->width = (int)pf__av_le24(d + 4) + 1;
+            w->height = (int)pf__av_le24(d + 7) + 1;
+        } else if (memcmp(h + off, "VP8 ", 4) == 0 ||
+                   memcmp(h + off, "VP8L", 4) == 0) {
+            if (!pf__av_webp_frame(h[off + 3] == 'L', d, avail, &f))
+                return 0;
+            frame = 1;
+        } else if (off == 12) {
+            return 0;
+        }
+        if (size > n)
+            break;
+        off += 8 + (size_t)size + (size & 1);
+    }
+    /* An animation's frames are in ANMF chunks; a still's frame may lie
+     * past the head behind a large ICC profile: the canvas says it all. */
+    if (vp8x && (w->animated || !frame))
+        return 1;
+    if (!frame)
+        return 0;
+    if (vp8x && (f.width != w->width || f.height != w->height))
+        return 0;
+    w->width = f.width;
+    w->height = f.height;
+    w->lossless = f.lossless;
+    if (!vp8x)
+        w->alpha = f.alpha;
+    return 1;
 }
 
 /* Container bit rate. Demuxers that do not store one (MP4) get it from
@@ -460,7 +544,8 @@ pf_err pf__probe_av(struct pf__source *src, const uint8_t *head,
     unsigned nb_stream_opts = 0;
     AVStream *video = NULL, *audio = NULL;
     char avmsg[PF__AV_MSG] = "";
-    int ret, image, vi, ai;
+    struct pf__webp webp;
+    int ret, image, vi, ai, have_webp = 0;
     /* ISO and QuickTime files open with a box type at offset 4. */
     int iso = head_len >= 8 && (memcmp(head + 4, "ftyp", 4) == 0 ||
                                 memcmp(head + 4, "moov", 4) == 0 ||
@@ -514,7 +599,37 @@ pf_err pf__probe_av(struct pf__source *src, const uint8_t *head,
         goto out;
     }
     image = pf__av_is_image(fmt->iformat->name);
-    if (pf__av_needs_stream_info(fmt, image)) {
+    /* A WebP's headers say what decoding its frame would (and FFmpeg
+     * refuses frames over the pixel cap): its end is checked against the
+     * RIFF size instead, like the end markers of JPEG and PNG. */
+    if (strcmp(fmt->iformat->name, "webp_pipe") == 0 && fmt->nb_streams == 1) {
+        AVCodecParameters *par = fmt->streams[0]->codecpar;
+
+        if (!pf__av_webp_header(head, head_len, &webp)) {
+            rc = pf__error(ctx, PF_ECORRUPT, "%s: corrupt WebP (malformed "
+                           "headers)", src->name);
+            goto out;
+        }
+        if (src->size >= 0 && webp.riff_end > src->size) {
+            rc = pf__error(ctx, PF_ECORRUPT, "%s: truncated WebP (%lld of the "
+                           "%lld bytes its RIFF header announces)", src->name,
+                           (long long)src->size, (long long)webp.riff_end);
+            goto out;
+        }
+        if (src->size >= 0 && webp.riff_end < src->size) {
+            info->trailing_bytes = src->size - webp.riff_end;
+            pf__log(ctx, "%s: %lld bytes after the WebP's RIFF chunk",
+                    src->name, (long long)info->trailing_bytes);
+        }
+        par->width = webp.width;
+        par->height = webp.height;
+        /* What FFmpeg's decoder would output, so depth and alpha read as
+         * ffprobe reports them. */
+        par->format = webp.lossless ? AV_PIX_FMT_ARGB
+                      : webp.alpha ? AV_PIX_FMT_YUVA420P : AV_PIX_FMT_YUV420P;
+        have_webp = 1;
+    }
+    if (!have_webp && pf__av_needs_stream_info(fmt, image)) {
         /* This decodes: keep it small and refuse giant frames. */
         fmt->probesize = image ? PF__AV_IMAGE_PROBESIZE : PF__AV_INFO_PROBESIZE;
         if (fmt->probesize > ctx->max_probe_bytes)
@@ -566,9 +681,6 @@ pf_err pf__probe_av(struct pf__source *src, const uint8_t *head,
             (audio && (rc = pf__av_check_samples(src, audio, label)) != PF_OK))
             goto out;
     }
-    if (video && image && (video->codecpar->width <= 0 ||
-                           video->codecpar->height <= 0))
-        pf__av_webp_canvas(head, head_len, video->codecpar);
     if (video) {
         if (video->codecpar->width <= 0 || video->codecpar->height <= 0) {
             rc = pf__error(ctx, image ? PF_EFORMAT : PF_ECORRUPT,
@@ -578,6 +690,10 @@ pf_err pf__probe_av(struct pf__source *src, const uint8_t *head,
         }
         info->kind = image ? PF_MEDIA_IMAGE : PF_MEDIA_VIDEO;
         pf__av_fill_video(fmt, video, image, info);
+        /* The header's own alpha flag beats the decoder's pixel format,
+         * which is ARGB for every lossless file. */
+        if (have_webp)
+            info->has_alpha = webp.alpha;
     } else {
         /* A video field given a song is the rules' verdict to give; here
          * it is simply audio. */

@@ -3,8 +3,8 @@
  * source for a path, URL or data URI, sniffs magic bytes and hands the
  * source to exactly one codec-specific prober. Each third-party library is
  * quarantined in its own file: probe_jpeg.c (libjpeg-turbo), probe_png.c
- * (libpng), probe_av.c (libavformat/libavcodec), probe_url.c (libcurl, via
- * src/net/http.c in later work).
+ * (libpng), probe_av.c (libavformat/libavcodec), probe_heif.c (HEIF/AVIF
+ * item boxes, read by hand), probe_url.c (libcurl, via src/net/http.c).
  */
 #ifndef PF_PROBE_INTERNAL_H
 #define PF_PROBE_INTERNAL_H
@@ -62,6 +62,12 @@ pf_err pf__probe_png(struct pf__source *src, const uint8_t *head,
                      size_t head_len, pf_media_info *info);
 pf_err pf__probe_av(struct pf__source *src, const uint8_t *head,
                     size_t head_len, pf_media_info *info);
+/* HEIF/AVIF stills (probe_heif.c, no library): pf__heif_brand says whether
+ * the ftyp's major brand is a still image's, which probe_heif then reads
+ * from the meta box. Image sequences (avis, msf1) stay with probe_av. */
+int pf__heif_brand(const uint8_t *head, size_t head_len);
+pf_err pf__probe_heif(struct pf__source *src, const uint8_t *head,
+                      size_t head_len, pf_media_info *info);
 
 /* Probes an already opened source (probe.c); shared by pf_probe and the
  * fuzz targets. Does not close src. */

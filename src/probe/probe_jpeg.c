@@ -212,17 +212,160 @@ static int pf__contains(const uint8_t *hay, size_t hay_len, const char *needle)
     return 0;
 }
 
-/* Whether the file's end is sound: an EOI marker in the last few KiB, or a
- * trailer phones are known to append after it (Samsung's SEFT block, the
- * MP4 of a Google or Samsung motion photo, announced in the XMP). */
+/* A byte reader over the source for the scan below: 64 KiB at a time,
+ * however far it is told to skip. */
+struct pf__jpeg_scan {
+    struct pf__source *src;
+    int64_t pos;                    /* offset of buf[0] */
+    size_t len, at;
+    uint8_t buf[65536];
+};
+
+/* The next byte, or -1 at the end of the data (*rc says whether a read
+ * failed). */
+static int pf__jpeg_scan_byte(struct pf__jpeg_scan *sc, pf_err *rc)
+{
+    if (sc->at >= sc->len) {
+        sc->pos += (int64_t)sc->len;
+        sc->at = sc->len = 0;
+        if ((*rc = pf__source_read_full(sc->src, sc->pos, sc->buf,
+                                        sizeof sc->buf, &sc->len)) != PF_OK ||
+            sc->len == 0)
+            return -1;
+    }
+    return sc->buf[sc->at++];
+}
+
+static void pf__jpeg_scan_skip(struct pf__jpeg_scan *sc, int64_t n)
+{
+    if ((uint64_t)n <= sc->len - sc->at) {
+        sc->at += (size_t)n;
+        return;
+    }
+    sc->pos += (int64_t)sc->at + n;
+    sc->at = sc->len = 0;
+}
+
+/* Where the JPEG really ends: the offset just after its EOI marker,
+ * found by walking forward from the first scan through entropy-coded data
+ * (where an 0xFF byte is always followed by a stuffed zero or a restart
+ * marker) and the segments between the scans of a progressive file. -1
+ * when the data ends first: the file was cut. Stops, answering -2, after
+ * limit bytes. */
+static pf_err pf__jpeg_find_end(struct pf__source *src, int64_t scan_start,
+                                int64_t limit, int64_t *end)
+{
+    struct pf__jpeg_scan *sc = NULL;
+    pf_err rc = PF_OK;
+    int c;
+
+    *end = -1;
+    if (!(sc = calloc(1, sizeof *sc)))
+        return pf__error(src->ctx, PF_ENOMEM, "%s: out of memory", src->name);
+    sc->src = src;
+    sc->pos = scan_start;
+    while ((c = pf__jpeg_scan_byte(sc, &rc)) >= 0) {
+        int m, hi, lo;
+
+        if (sc->pos + (int64_t)sc->at - scan_start > limit) {
+            *end = -2;
+            break;
+        }
+        if (c != 0xFF)
+            continue;
+        do
+            m = pf__jpeg_scan_byte(sc, &rc);
+        while (m == 0xFF);
+        if (m < 0)
+            break;
+        if (m == 0x00 || (m >= 0xD0 && m <= 0xD7) || m == 0x01)
+            continue;
+        if (m == JPEG_EOI) {
+            *end = sc->pos + (int64_t)sc->at;
+            break;
+        }
+        /* A marker segment between scans (DHT, SOS, DQT, DRI, APPn,
+         * COM): its length counts itself. */
+        if ((hi = pf__jpeg_scan_byte(sc, &rc)) < 0 ||
+            (lo = pf__jpeg_scan_byte(sc, &rc)) < 0)
+            break;
+        if ((hi << 8 | lo) < 2)
+            break;
+        pf__jpeg_scan_skip(sc, (hi << 8 | lo) - 2);
+    }
+    free(sc);
+    return rc;
+}
+
+/* When the file ends in zeros right after an EOI marker, *trailing is
+ * the number of zeros; else 0. t is the last tail_len bytes. At most
+ * PF__JPEG_PAD_MAX bytes of zeros are read through. */
+#define PF__JPEG_PAD_MAX ((int64_t)1 << 20)
+
+static pf_err pf__jpeg_zero_padded(struct pf__source *src, const uint8_t *t,
+                                   size_t tail_len, int64_t *trailing)
+{
+    uint8_t win[PF__JPEG_TAIL];
+    int64_t start = src->size - (int64_t)tail_len;  /* offset of t[0] */
+    size_t n = tail_len, got = 0;
+    pf_err rc;
+
+    *trailing = 0;
+    if (tail_len == 0 || t[tail_len - 1] != 0)
+        return PF_OK;
+    memcpy(win, t, tail_len);
+    for (;;) {
+        size_t i = n;
+
+        while (i > 0 && win[i - 1] == 0)
+            i--;
+        if (i > 0) {
+            /* win[i - 1] is the last byte that is not padding. */
+            int64_t end = start + (int64_t)i;
+
+            if (i >= 2 && win[i - 2] == 0xFF && win[i - 1] == JPEG_EOI)
+                *trailing = src->size - end;
+            else if (i == 1 && win[0] == JPEG_EOI && start > 0) {
+                uint8_t b = 0;
+
+                if ((rc = pf__source_read_full(src, start - 1, &b, 1, &got)) !=
+                    PF_OK)
+                    return rc;
+                if (got == 1 && b == 0xFF)
+                    *trailing = src->size - end;
+            }
+            return PF_OK;
+        }
+        if (start == 0 || src->size - start >= PF__JPEG_PAD_MAX)
+            return PF_OK;
+        n = start < (int64_t)sizeof win ? (size_t)start : sizeof win;
+        start -= (int64_t)n;
+        if ((rc = pf__source_read_full(src, start, win, n, &got)) != PF_OK)
+            return rc;
+        if (got != n)
+            return pf__error(src->ctx, PF_EIO, "%s: file shrank while being read",
+                             src->name);
+    }
+}
+
+/* Whether the file's end is sound, and how many bytes follow the image.
+ * The quick answer is an EOI marker in the last few KiB, or a trailer
+ * phones are known to append after it (Samsung's SEFT block, the MP4 of a
+ * Google or Samsung motion photo, announced in the XMP). Otherwise the
+ * image data is walked to its EOI: padding, a video or any other data
+ * after it is a complete file with a trailer, as libjpeg, ImageMagick and
+ * exiftool read it; only data that ends before EOI is a cut file. */
 static pf_err pf__jpeg_check_tail(struct pf__source *src, const uint8_t *head,
-                                  size_t head_len, int motion_photo)
+                                  size_t head_len, int motion_photo,
+                                  int64_t scan_start, int64_t *trailing)
 {
     uint8_t tail[PF__JPEG_TAIL];
     const uint8_t *t;
     size_t tail_len, got = 0;
+    int64_t end = -1;
     pf_err rc;
 
+    *trailing = 0;
     if (src->size < 0 || (src->head_only && (uint64_t)src->size > head_len)) {
         pf__log(src->ctx, "%s: JPEG end not checked (size unknown or no Range "
                 "support)", src->name);
@@ -241,13 +384,39 @@ static pf_err pf__jpeg_check_tail(struct pf__source *src, const uint8_t *head,
         t = tail;
     }
     for (size_t i = tail_len; i >= 2; i--)
-        if (t[i - 2] == 0xFF && t[i - 1] == JPEG_EOI)
-            return PF_OK;
+        if (t[i - 2] == 0xFF && t[i - 1] == JPEG_EOI) {
+            *trailing = (int64_t)(tail_len - i);
+            goto found;
+        }
     if (motion_photo ||
         (tail_len >= 4 && memcmp(t + tail_len - 4, "SEFT", 4) == 0))
         return PF_OK;
-    return pf__error(src->ctx, PF_ECORRUPT,
-                     "%s: truncated JPEG (no end-of-image marker)", src->name);
+    /* Zero padding (phones pad to a block size): the EOI sits right before
+     * the zeros, found reading backwards a window at a time, which spares
+     * a remote file the walk through all its image data. */
+    if ((rc = pf__jpeg_zero_padded(src, t, tail_len, trailing)) != PF_OK)
+        return rc;
+    if (*trailing > 0)
+        goto found;
+    if ((rc = pf__jpeg_find_end(src, scan_start, src->ctx->max_probe_bytes,
+                                &end)) != PF_OK)
+        return rc;
+    if (end == -2) {
+        pf__log(src->ctx, "%s: JPEG end not checked (no end-of-image marker "
+                "in the first %lld bytes of image data)", src->name,
+                (long long)src->ctx->max_probe_bytes);
+        return PF_OK;
+    }
+    if (end < 0 || end > src->size)
+        return pf__error(src->ctx, PF_ECORRUPT,
+                         "%s: truncated JPEG (no end-of-image marker)",
+                         src->name);
+    *trailing = src->size - end;
+found:
+    if (*trailing > 0)
+        pf__log(src->ctx, "%s: %lld bytes after the JPEG's end-of-image "
+                "marker", src->name, (long long)*trailing);
+    return PF_OK;
 }
 
 /* Runs jpeg_read_header on st->cinfo; the only frame holding a setjmp, so
@@ -306,6 +475,7 @@ pf_err pf__probe_jpeg(struct pf__source *src, const uint8_t *head,
     j_decompress_ptr cinfo;
     int orientation = 0, motion_photo = 0, rotation = 0;
     int width, height;
+    int64_t scan_start;
     pf_err rc = PF_OK;
 
     /* Holds a jmp_buf, the decompressor and a 16 KiB buffer. */
@@ -328,8 +498,12 @@ pf_err pf__probe_jpeg(struct pf__source *src, const uint8_t *head,
     }
     width = (int)cinfo->image_width;
     height = (int)cinfo->image_height;
+    /* jpeg_read_header stops just after the first SOS segment: where the
+     * image data starts. */
+    scan_start = st->pos - (int64_t)st->pub.bytes_in_buffer;
 
-    if ((rc = pf__jpeg_check_tail(src, head, head_len, motion_photo)) != PF_OK)
+    if ((rc = pf__jpeg_check_tail(src, head, head_len, motion_photo,
+                                  scan_start, &info->trailing_bytes)) != PF_OK)
         goto out;
 
     /* Clockwise rotation a viewer applies. The mirrored orientations are

@@ -102,17 +102,42 @@ static void PNGCBAPI pf__png_warning(png_structp png, png_const_charp msg)
     (void)msg;
 }
 
-/* A complete PNG ends with the 12 bytes of an empty IEND chunk. */
+/* Chunks walked looking for IEND before the end is left unchecked: a
+ * real PNG has a few thousand; a hostile one of empty chunks costs a read
+ * each. */
+#define PF__PNG_MAX_CHUNKS (1 << 20)
+
+/* Reads len bytes at off, from the head when they are in it. */
+static pf_err pf__png_read_at(struct pf__source *src, const uint8_t *head,
+                              size_t head_len, int64_t off, uint8_t *buf,
+                              size_t len, size_t *got)
+{
+    if (off >= 0 && (uint64_t)off + len <= head_len) {
+        memcpy(buf, head + off, len);
+        *got = len;
+        return PF_OK;
+    }
+    return pf__source_read_full(src, off, buf, len, got);
+}
+
+/* Whether the file's end is sound, and how many bytes follow the image.
+ * A complete PNG usually ends with the 12 bytes of an empty IEND chunk;
+ * when it does not, the chunk chain is walked (8 bytes read per chunk) to
+ * its IEND: padding or a second PNG after it is a complete file with a
+ * trailer, as libpng, ImageMagick and exiftool read it; a chain that runs
+ * past the end, or into bytes that are no chunk, is a cut file. */
 static pf_err pf__png_check_tail(struct pf__source *src, const uint8_t *head,
-                                 size_t head_len)
+                                 size_t head_len, int64_t *trailing)
 {
     static const uint8_t iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D',
                                      0xAE, 0x42, 0x60, 0x82};
     uint8_t tail[12];
-    const uint8_t *t = tail;
     size_t got = 0;
+    int64_t off = 8;
+    int ends_in_iend = 0;
     pf_err rc;
 
+    *trailing = 0;
     if (src->size < 0 || (src->head_only && (uint64_t)src->size > head_len)) {
         pf__log(src->ctx, "%s: PNG end not checked (size unknown or no Range "
                 "support)", src->name);
@@ -120,19 +145,55 @@ static pf_err pf__png_check_tail(struct pf__source *src, const uint8_t *head,
     }
     if (src->size < 12)
         goto truncated;
-    if ((uint64_t)src->size <= head_len) {
-        t = head + src->size - 12;
-    } else {
-        if ((rc = pf__source_read_full(src, src->size - 12, tail, 12, &got)) !=
+    if ((rc = pf__png_read_at(src, head, head_len, src->size - 12, tail, 12,
+                              &got)) != PF_OK)
+        return rc;
+    if (got != 12)
+        return pf__error(src->ctx, PF_EIO, "%s: file shrank while being read",
+                         src->name);
+    /* Ending in IEND is a complete file. Whether that IEND is the image's
+     * own or a second PNG's after it is worth a walk only when the whole
+     * file is in memory already: elsewhere it would cost a read per chunk
+     * for what every reader ignores. */
+    ends_in_iend = memcmp(tail, iend, 12) == 0;
+    if (ends_in_iend && (uint64_t)src->size > head_len)
+        return PF_OK;
+    for (long n = 0; n < PF__PNG_MAX_CHUNKS; n++) {
+        uint8_t hdr[8];
+        uint32_t len;
+
+        if (off + 12 > src->size)
+            goto truncated;
+        if ((rc = pf__png_read_at(src, head, head_len, off, hdr, 8, &got)) !=
             PF_OK)
             return rc;
-        if (got != 12)
-            return pf__error(src->ctx, PF_EIO,
-                             "%s: file shrank while being read", src->name);
+        if (got != 8)
+            goto truncated;
+        len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
+              (uint32_t)hdr[2] << 8 | hdr[3];
+        /* Chunk types are four ASCII letters; lengths fit 31 bits. */
+        for (int i = 4; i < 8; i++)
+            if (!((hdr[i] >= 'A' && hdr[i] <= 'Z') ||
+                  (hdr[i] >= 'a' && hdr[i] <= 'z')))
+                goto truncated;
+        if (len > PNG_UINT_31_MAX || off + 12 + (int64_t)len > src->size)
+            goto truncated;
+        off += 12 + (int64_t)len;
+        if (memcmp(hdr + 4, "IEND", 4) == 0) {
+            *trailing = src->size - off;
+            pf__log(src->ctx, "%s: %lld bytes after the PNG's IEND chunk",
+                    src->name, (long long)*trailing);
+            return PF_OK;
+        }
     }
-    if (memcmp(t, iend, 12) == 0)
-        return PF_OK;
+    pf__log(src->ctx, "%s: PNG end not checked (more than %d chunks)",
+            src->name, PF__PNG_MAX_CHUNKS);
+    return PF_OK;
 truncated:
+    /* A chain the walk cannot follow still ends in IEND: complete, as
+     * before the walk existed. */
+    if (ends_in_iend)
+        return PF_OK;
     return pf__error(src->ctx, PF_ECORRUPT,
                      "%s: truncated PNG (no IEND chunk)", src->name);
 }
@@ -192,7 +253,8 @@ pf_err pf__probe_png(struct pf__source *src, const uint8_t *head,
                  &interlace, NULL, NULL);
     has_trns = png_get_valid(png, pinfo, PNG_INFO_tRNS) != 0;
 
-    if ((rc = pf__png_check_tail(src, head, head_len)) != PF_OK)
+    if ((rc = pf__png_check_tail(src, head, head_len,
+                                 &info->trailing_bytes)) != PF_OK)
         goto out;
 
     info->kind = PF_MEDIA_IMAGE;
