@@ -19,9 +19,16 @@ echo "== a 3:1 photo for Dreamina 3.0 Pro"
 preflight check --model bytedance/dreamina-3-0/pro/image-to-video \
     prompt="a slow tracking shot" image_urls=@examples/wide-photo.jpg || true
 echo
+echo "== the same photo for a fal.ai model (its OpenAPI document's x-fal limits)"
+preflight check --model fal:fal-ai/kling-video/v2.6/pro/image-to-video \
+    prompt="a slow push in" start_image_url=@examples/wide-photo.jpg || true
+echo
 echo "== fix them: new files in fixed/, the originals untouched"
 preflight fix --model runwayml/runway-aleph/video-to-video \
     --input examples/aleph-request.json -o fixed || true
 echo
 preflight fix --model bytedance/dreamina-3-0/pro/image-to-video -o fixed \
     prompt="a slow tracking shot" image_urls=@examples/wide-photo.jpg || true
+echo
+preflight fix --model fal:fal-ai/kling-video/v2.6/pro/image-to-video -o fixed \
+    prompt="a slow push in" start_image_url=@examples/wide-photo.jpg || true
