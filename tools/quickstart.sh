@@ -30,5 +30,5 @@ echo
 preflight fix --model bytedance/dreamina-3-0/pro/image-to-video -o fixed \
     prompt="a slow tracking shot" image_urls=@examples/wide-photo.jpg || true
 echo
-preflight fix --model fal:fal-ai/kling-video/v2.6/pro/image-to-video -o fixed \
+preflight fix --model fal:fal-ai/kling-video/v2.6/pro/image-to-video -o fixed/fal \
     prompt="a slow push in" start_image_url=@examples/wide-photo.jpg || true
