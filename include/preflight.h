@@ -51,7 +51,8 @@ extern "C" {
     X(ETIMEOUT,  "timeout",     "timed out")                                 \
     X(EJOB,      "job_failed",  "the job failed or was cancelled")           \
     X(EUNKNOWN,  "outcome_unknown", "the outcome of a submission is unknown") \
-    X(EEXIST,    "exists",      "the file already exists")
+    X(EEXIST,    "exists",      "the file already exists")                 \
+    X(EHELD,     "held",        "held by another worker")
 
 typedef enum pf_err {
 #define PF__ERR_ENUM(suffix, name, msg) PF_##suffix,
@@ -596,12 +597,42 @@ typedef struct pf_jobs_options {
  * On failure *out is NULL and the message names the file and the reason. */
 pf_err pf_jobs_open(pf_ctx *ctx, const pf_jobs_options *opts, pf_jobs **out);
 
+/* As pf_jobs_open, with the ledger at a URL: "sqlite:PATH" (the file
+ * pf_jobs_open keeps in the state directory is "sqlite:DIR/jobs.db") or
+ * "postgresql://HOST[:PORT]/DB[?PARAMS]" (libpq's URL; "postgres://" too),
+ * which workers on several machines share. NULL: $PREFLIGHT_LEDGER, else
+ * the state directory's SQLite file. A URL carrying a password is refused
+ * (PF_EUSAGE): libpq takes it from PGPASSWORD, ~/.pgpass or a service
+ * file. The schema is created or migrated on opening; one newer than this
+ * library's is refused (PF_EUSAGE) and left untouched. */
+pf_err pf_jobs_open_ledger(pf_ctx *ctx, const pf_jobs_options *opts,
+                           const char *ledger, pf_jobs **out);
+
 /* Accepts NULL. Jobs obtained from it must be freed before or after; they
- * do not refer back to it. */
+ * do not refer back to it. Leases it holds are released. */
 void pf_jobs_close(pf_jobs *jobs);
 
-/* The ledger file's path, owned by jobs. */
+/* The ledger file's path, or its URL, owned by jobs. */
 const char *pf_jobs_ledger_path(const pf_jobs *jobs);
+
+/* What the ledger holds, as one JSON object (pf_free): {"ledger",
+ * "backend" ("sqlite", "postgresql"), "schema", "lease_s", "worker",
+ * "jobs", "states": {STATE: N}, "outputs", "downloaded", "leases" (live
+ * ones; null on SQLite, whose locks end with their process)}. */
+pf_err pf_jobs_ledger_status(pf_jobs *jobs, char **json);
+
+/* Copies every job of the ledger at from_url (its outputs and what was
+ * downloaded) into this one, each once: running it again imports nothing
+ * more. A request both ledgers hold stays claimed by this one's job. */
+pf_err pf_jobs_import(pf_jobs *jobs, const char *from_url, size_t *imported,
+                      size_t *skipped);
+
+/* Takes the job's lease for this pf_jobs until it is closed: the job is
+ * being carried on here. PF_EHELD when another live worker holds it (the
+ * message names it and when its lease ends); on PostgreSQL a worker that
+ * died loses its leases once they expire, on SQLite at once. A submission
+ * holds its new job's lease already. */
+pf_err pf_jobs_hold(pf_jobs *jobs, pf_job *job);
 
 /* Hosts one local media file for the API (an upload) and returns the URL
  * the API should fetch, malloc'ed, in *url. Called by pf_jobs_submit for

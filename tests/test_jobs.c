@@ -65,7 +65,7 @@ static void ledger_states(void)
     ASSERT_EQ(st.st_mode & 0777, 0700);
 
     job = new_job("k1");
-    ASSERT_EQ(pf__ledger_insert(l, job), PF_OK);
+    ASSERT_EQ(pf__ledger_insert(l, job, 0, NULL), PF_OK);
     ASSERT(job->id > 0);
     ASSERT_EQ(pf__ledger_find_key(l2, "k1", &found), PF_OK);
     ASSERT(found);
@@ -136,7 +136,7 @@ static void ledger_states(void)
 
     /* Failed, cancelled and rejected jobs do not hold their key. */
     other = new_job("k2");
-    ASSERT_EQ(pf__ledger_insert(l, other), PF_OK);
+    ASSERT_EQ(pf__ledger_insert(l, other, 0, NULL), PF_OK);
     other->state = PF_JOB_REJECTED;
     ASSERT_EQ(pf__ledger_update(l, other, "no"), PF_OK);
     pf_job_free(found);

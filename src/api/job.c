@@ -471,7 +471,8 @@ pf_err pf_jobs_submit(pf_jobs *jobs, const pf_schema *schema, const pf_report *c
     struct hosting host;
     pf_job *job = NULL, *found = NULL;
     int locked = 0;
-    char key[65], lockname[80];
+    int64_t holder = 0;
+    char key[65], lockname[80], jobname[40];
     pf_err rc;
 
     *out = NULL;
@@ -557,7 +558,24 @@ pf_err pf_jobs_submit(pf_jobs *jobs, const pf_schema *schema, const pf_report *c
     if ((rc = rules_meta(jobs, schema, &job->meta)))
         goto out;
     job->state = PF_JOB_SUBMITTING;
-    if ((rc = pf__ledger_insert(jobs->ledger, job)))
+    if ((rc = pf__ledger_insert(jobs->ledger, job, opts->force, &holder)) == PF_EEXIST) {
+        /* Another worker claimed the key since the lookup (its lease on it
+         * had lapsed): its job is the one, nothing is sent. */
+        pf__log(jobs->ctx, "job %lld claimed this request meanwhile: not submitted",
+                (long long)holder);
+        if (!(rc = pf__ledger_get_id(jobs->ledger, holder, &found))) {
+            found->reused = 1;
+            *out = found;
+            found = NULL;
+        }
+        goto out;
+    }
+    if (rc)
+        goto out;
+    /* Held while this process carries the job on ('run' waits for it), so
+     * that 'resume' elsewhere leaves it alone until this worker is gone. */
+    snprintf(jobname, sizeof jobname, "job %lld", (long long)job->id);
+    if ((rc = pf__ledger_lock(jobs->ledger, jobname, 0)) && rc != PF_EEXIST)
         goto out;
     if ((rc = send_submission(jobs, p, job)))
         goto out;
@@ -595,6 +613,21 @@ pf_err pf_jobs_list(pf_jobs *jobs, int unfinished_only, size_t limit, pf_job ***
                     size_t *count)
 {
     return pf__ledger_list(jobs->ledger, unfinished_only, limit, out, count);
+}
+
+pf_err pf_jobs_hold(pf_jobs *jobs, pf_job *job)
+{
+    char lockname[40], who[300], name[200];
+    pf_err rc;
+
+    snprintf(lockname, sizeof lockname, "job %lld", (long long)job->id);
+    if ((rc = pf__ledger_lock(jobs->ledger, lockname, 0)) != PF_EEXIST)
+        return rc;
+    pf__ledger_holder(jobs->ledger, lockname, who, sizeof who);
+    return pf__error(jobs->ctx, PF_EHELD, "%s is held by %s: it is being carried on "
+                     "there; 'preflight resume' takes it over once that worker is gone",
+                     job_name(job, name, sizeof name),
+                     *who ? who : "another preflight worker");
 }
 
 /* ---- status and cancel ------------------------------------------------------------ */
@@ -935,6 +968,7 @@ char *pf_job_to_json(pf_ctx *ctx, const pf_job *job, int probe_media)
         else
             cJSON_AddNullToObject(item, "size");
         cJSON_AddItemToObject(item, "sha256", string_or_null(o->sha256));
+        cJSON_AddItemToObject(item, "worker", string_or_null(job->outputs[i].worker));
         if (probe_media && o->path) {
             pf_media_info info;
 

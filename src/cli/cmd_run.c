@@ -55,6 +55,7 @@ const char pf_cli_run_usage[] =
     "  --force             submit again even if the ledger holds this request\n"
     "                      (pays again), and replace existing output files\n"
     "  --state-dir DIR     the job ledger's directory\n"
+    "  --ledger URL        the ledger: sqlite:PATH or postgresql://HOST/DB\n"
     "  --base-url URL      send API calls to URL instead of the provider's host\n"
     "  --token-file FILE   read the API token from FILE (default: the environment,\n"
     "                      RUNCOMFY_API_TOKEN or YOUR_API_TOKEN, COMETAPI_KEY)\n"
