@@ -66,9 +66,15 @@ static void one_line(char *dst, size_t size, const char *msg)
     size_t n;
 
     pf__strlcpy(dst, msg && *msg ? msg : "no reason given", size);
-    for (char *c = dst; *c; c++)
-        if (*c == '\n' || *c == '\r' || *c == '\t')
-            *c = ' ';
+    for (char *c = dst, *w = dst;; c++) {
+        char ch = *c == '\n' || *c == '\r' || *c == '\t' ? ' ' : *c;
+
+        if (ch == ' ' && w > dst && w[-1] == ' ')
+            continue;
+        *w++ = ch;
+        if (!ch)
+            break;
+    }
     n = strlen(dst);
     while (n > 0 && dst[n - 1] == ' ')
         dst[--n] = '\0';
@@ -130,9 +136,19 @@ static pf_err run(struct pg *l, const char *sql, const struct params *p, int ret
     return PF_OK;
 }
 
+/* Statements without parameters, several at once (the schema). */
 static pf_err exec(struct pg *l, const char *sql)
 {
-    return run(l, sql, NULL, 0, NULL, "cannot write to the ledger");
+    PGresult *r;
+    pf_err rc;
+
+    if ((rc = connected(l)))
+        return rc;
+    r = PQexec(l->conn, sql);
+    if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
+        rc = db_error(l, "cannot write to the ledger");
+    PQclear(r);
+    return rc;
 }
 
 static pf_err begin(struct pg *l)

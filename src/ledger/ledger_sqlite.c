@@ -650,6 +650,8 @@ static pf_err sq_insert(struct pf__ledger *ledger, pf_job *job, int replace,
     }
     if (!rc)
         rc = add_event(l, job->id, state, NULL);
+    if (rc)
+        job->id = 0;
     return finish(l, rc);
 }
 
