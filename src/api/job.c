@@ -383,6 +383,24 @@ static int64_t backoff_ms(pf_jobs *jobs, int attempt)
     return base / 2 + (int64_t)((jobs->rng >> 33) % (uint64_t)(base / 2 + 1));
 }
 
+/* Records the API's answer. A ledger database that went away meanwhile (a
+ * restart, a failover) is waited for, up to a minute: the request id is
+ * the one thing that must not be lost, and the job was recorded before the
+ * POST, so it is only ever updated, never made twice. */
+static pf_err record_submitted(pf_jobs *jobs, pf_job *job)
+{
+    int64_t until = pf__now_ms() + 60000;
+    pf_err rc;
+
+    while ((rc = pf__ledger_update(jobs->ledger, job, "submitted")) == PF_ENET &&
+           pf__now_ms() < until) {
+        pf__log(jobs->ctx, "%s; trying again", pf_ctx_error(jobs->ctx));
+        if (pf__sleep_ms(jobs->ctx, 500))
+            break;
+    }
+    return rc;
+}
+
 /* Sends the recorded job's POST and records what became of it. */
 static pf_err send_submission(pf_jobs *jobs, const struct pf__provider *p, pf_job *job)
 {
@@ -423,7 +441,7 @@ static pf_err send_submission(pf_jobs *jobs, const struct pf__provider *p, pf_jo
             goto unknown;
         pf__log(jobs->ctx, "submitted job %lld: request %s", (long long)job->id,
                 job->request_id);
-        if ((rc = pf__ledger_update(jobs->ledger, job, "submitted"))) {
+        if ((rc = record_submitted(jobs, job))) {
             /* The one thing the user must not lose is the request id. */
             pf__strlcpy(msg, pf_ctx_error(jobs->ctx), sizeof msg);
             rc = pf__error(jobs->ctx, rc, "submitted as request %s, but the ledger could "
