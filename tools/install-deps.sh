@@ -12,6 +12,9 @@ $SUDO apt-get install -y -qq --no-install-recommends \
     libcurl4-openssl-dev libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev \
     libcjson-dev libsqlite3-dev libssl-dev \
     ffmpeg python3 valgrind clang libclang-rt-14-dev man-db curl time >/dev/null
+# libpq for a job ledger on PostgreSQL; the server (initdb, pg_ctl, psql)
+# for the tests, which start a throwaway one of their own.
+$SUDO apt-get install -y -qq --no-install-recommends libpq-dev postgresql >/dev/null
 # Node.js runs the test suite's S3 server (s3rver) and the AWS SDK presigner
 # the signer is compared with; machines of this kind may already have it.
 if ! command -v npm >/dev/null; then

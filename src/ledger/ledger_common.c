@@ -321,9 +321,23 @@ pf_err pf__ledger_find_key(struct pf__ledger *l, const char *key, pf_job **out)
 
 pf_err pf__ledger_insert(struct pf__ledger *l, pf_job *job, int replace, int64_t *holder)
 {
+    size_t size = strlen(job->body) + 64;
+    char *sent = job->body, *kept = malloc(size);
     int64_t none;
+    pf_err rc;
 
-    return l->ops->insert(l, job, replace, holder ? holder : &none);
+    /* The body is recorded with every URL in it cut to its path (no query,
+     * no userinfo): no presigned signature of a hosted input is stored.
+     * The POST is sent from memory, and the key was computed before. */
+    if (!kept)
+        return pf__error(l->ctx, PF_ENOMEM, "out of memory");
+    pf__strlcpy(kept, sent, size);
+    pf__redact_text(kept, size);
+    job->body = kept;
+    rc = l->ops->insert(l, job, replace, holder ? holder : &none);
+    job->body = sent;
+    free(kept);
+    return rc;
 }
 
 pf_err pf__ledger_update(struct pf__ledger *l, pf_job *job, const char *detail)

@@ -94,8 +94,13 @@ grep -aqF -e leaksig-4e8a1c7f02 -e leaksig-77c0a9d3e5 "$TMP/ledger.dump" \
     && fail "a quoted signature in the $LEDGER ledger"
 ok
 
-# The ledger holds URLs (it must, to resume) but never a token, and only
-# its owner can read it.
+# The signed URLs of the inputs were sent, never recorded.
+grep -aqF -e getsig-51c3a8f6e4 -e inputsig-3f8a6d2c9e -e putsig-7b1e9d0c2a "$TMP/ledger.dump" \
+    && fail "an input's presigned signature in the $LEDGER ledger"
+ok
+
+# The ledger holds the outputs' URLs (it must, to resume) but never a token,
+# and only its owner can read it.
 grep -aqF -e "$FAKE_RUNCOMFY_TOKEN" -e "$FAKE_COMETAPI_TOKEN" "$TMP/ledger.dump" \
     && fail "token in the $LEDGER ledger"
 ok
