@@ -165,12 +165,20 @@ pf_err pf_jobs_import(pf_jobs *jobs, const char *from_url, size_t *imported,
                       size_t *skipped)
 {
     struct pf__ledger *from = NULL;
+    const char *file;
     pf_err rc;
 
     *imported = *skipped = 0;
     if (!from_url || strncmp(from_url, "sqlite:", 7) != 0)
         return pf__error(jobs->ctx, PF_EUSAGE, "import reads a SQLite ledger: give "
                          "sqlite:PATH (e.g. sqlite:~/.local/state/preflight/jobs.db)");
+    /* Opening would create an empty one: a mistyped path must say so. */
+    file = from_url + 7;
+    if (strncmp(file, "//", 2) == 0)
+        file += 2;
+    if (access(file, R_OK) != 0)
+        return pf__error(jobs->ctx, PF_ENOENT, "%s: no ledger there: %s", file,
+                         strerror(errno));
     if ((rc = pf__ledger_open_url(jobs->ctx, from_url, NULL, &from)))
         return rc;
     if (strcmp(pf__ledger_path(from), pf__ledger_path(jobs->ledger)) == 0)
