@@ -542,7 +542,8 @@ void pf_upload_free(pf_upload *up);
 /*
  * A job is one paid submission to a provider's API. Every job is recorded
  * in a ledger (an SQLite file shared safely by concurrent preflight
- * processes) *before* its POST is sent, then after it (the API's request
+ * processes, or a PostgreSQL database shared by workers on several
+ * machines: pf_jobs_open_ledger) *before* its POST is sent, then after it (the API's request
  * id), at each change of state and for each output downloaded. The same
  * request submitted again returns the recorded job instead of paying
  * again; a process killed at any point leaves enough behind for another to
@@ -620,6 +621,12 @@ const char *pf_jobs_ledger_path(const pf_jobs *jobs);
  * "jobs", "states": {STATE: N}, "outputs", "downloaded", "leases" (live
  * ones; null on SQLite, whose locks end with their process)}. */
 pf_err pf_jobs_ledger_status(pf_jobs *jobs, char **json);
+
+/* Sets how long a worker's lease on a job lasts without renewal (the
+ * ledger's lease_s setting, 300 s when made; 5 to 86400): how soon resume
+ * elsewhere may take over a dead worker's job. PREFLIGHT_LEASE_S overrides
+ * it for one process. */
+pf_err pf_jobs_ledger_set_lease(pf_jobs *jobs, int seconds);
 
 /* Copies every job of the ledger at from_url (its outputs and what was
  * downloaded) into this one, each once: running it again imports nothing
@@ -800,7 +807,8 @@ const pf_job_output *pf_job_output_at(const pf_job *job, size_t i);
 /* The job as one JSON object: {"job", "request_id", "provider", "model",
  * "state", "queue_position", "reason" (pf_job_error), "outdir", "created",
  * "updated", "reused", "outputs": [{"url", "kind", "path", "size",
- * "sha256", "media"}]}; "media" holds the facts pf_probe reads from a downloaded
+ * "sha256", "worker", "media"}]}; "worker" is who downloaded it (NULL until
+ * then); "media" holds the facts pf_probe reads from a downloaded
  * file, with probe_media set (NULL otherwise). Caller frees with pf_free;
  * NULL when out of memory. */
 char *pf_job_to_json(pf_ctx *ctx, const pf_job *job, int probe_media);

@@ -161,6 +161,11 @@ pf_err pf_jobs_ledger_status(pf_jobs *jobs, char **json)
     return pf__ledger_status(jobs->ledger, json);
 }
 
+pf_err pf_jobs_ledger_set_lease(pf_jobs *jobs, int seconds)
+{
+    return pf__ledger_set_lease(jobs->ledger, seconds);
+}
+
 pf_err pf_jobs_import(pf_jobs *jobs, const char *from_url, size_t *imported,
                       size_t *skipped)
 {

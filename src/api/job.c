@@ -591,10 +591,10 @@ pf_err pf_jobs_submit(pf_jobs *jobs, const pf_schema *schema, const pf_report *c
     if (rc)
         goto out;
     /* Held while this process carries the job on ('run' waits for it), so
-     * that 'resume' elsewhere leaves it alone until this worker is gone. */
+     * that 'resume' elsewhere leaves it alone until this worker is gone.
+     * Only that: failing to take it must not leave a recorded job unsent. */
     snprintf(jobname, sizeof jobname, "job %lld", (long long)job->id);
-    if ((rc = pf__ledger_lock(jobs->ledger, jobname, 0)) && rc != PF_EEXIST)
-        goto out;
+    pf__ledger_lock(jobs->ledger, jobname, 0);
     if ((rc = send_submission(jobs, p, job)))
         goto out;
     *out = job;

@@ -9,7 +9,8 @@
 #include "cli.h"
 
 const char pf_cli_ledger_usage[] =
-    "usage: preflight ledger init|status [--ledger URL] [--state-dir DIR] [--json]\n"
+    "usage: preflight ledger init [--lease SECONDS] [--ledger URL] [--state-dir DIR] [--json]\n"
+    "       preflight ledger status [--ledger URL] [--state-dir DIR] [--json]\n"
     "       preflight ledger import sqlite:PATH [--ledger URL] [--json]\n"
     "\n"
     "init creates the ledger (or migrates an older one) and says where it is;\n"
@@ -19,6 +20,9 @@ const char pf_cli_ledger_usage[] =
     "running it again imports nothing more. A ledger whose schema is newer than\n"
     "this preflight's is refused and left untouched.\n"
     "\n"
+    "  --lease SECONDS     (init) how long a worker's lease on a job lasts unrenewed:\n"
+    "                      how soon resume elsewhere takes a dead worker's job over\n"
+    "                      (stored in the ledger; 300 when it is made)\n"
     "  --ledger URL        the ledger: sqlite:PATH or postgresql://HOST/DB (default\n"
     "                      $PREFLIGHT_LEDGER, else the state directory's jobs.db);\n"
     "                      the password from PGPASSWORD, ~/.pgpass or a service\n"
@@ -54,7 +58,8 @@ static void print_status(const cJSON *doc)
 int pf_cli_ledger(int argc, char **argv)
 {
     struct pf_cli_job_args a;
-    const char *action = NULL, *from = NULL;
+    const char *action = NULL, *from = NULL, *v = NULL;
+    long lease = 0;
     pf_ctx *ctx = pf_ctx_new();
     pf_jobs *jobs = NULL;
     cJSON *doc = NULL;
@@ -82,6 +87,17 @@ int pf_cli_ledger(int argc, char **argv)
         }
         if (r > 0)
             continue;
+        if (pf_cli_option_value(argc, argv, &i, "--lease", &v)) {
+            char *end;
+
+            lease = v ? strtol(v, &end, 10) : 0;
+            if (!v || *end || lease <= 0 || lease > 86400) {
+                status = pf_cli_fail(a.json, PF_EUSAGE, "--lease takes a number of "
+                                     "seconds (5 to 86400)");
+                goto out;
+            }
+            continue;
+        }
         if (arg[0] == '-' && arg[1]) {
             snprintf(msg, sizeof msg, "ledger: unknown option '%.200s' (see 'preflight "
                      "help ledger')", arg);
@@ -108,7 +124,12 @@ int pf_cli_ledger(int argc, char **argv)
                              "sqlite:PATH");
         goto out;
     }
-    if ((rc = pf_cli_jobs_open(ctx, &a, &jobs))) {
+    if (lease && strcmp(action, "init") != 0) {
+        status = pf_cli_fail(a.json, PF_EUSAGE, "--lease is for 'ledger init'");
+        goto out;
+    }
+    if ((rc = pf_cli_jobs_open(ctx, &a, &jobs)) ||
+        (lease && (rc = pf_jobs_ledger_set_lease(jobs, (int)lease)))) {
         status = pf_cli_fail(a.json, rc, pf_ctx_error(ctx));
         goto out;
     }

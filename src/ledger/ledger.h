@@ -156,6 +156,10 @@ pf_err pf__ledger_list(struct pf__ledger *l, int unfinished, size_t limit,
  * "downloaded", "leases"} (malloc'ed), or NULL with the message set. */
 pf_err pf__ledger_status(struct pf__ledger *l, char **json);
 
+/* Sets the ledger's lease length (its lease_s setting), for every worker
+ * that opens it from now on. */
+pf_err pf__ledger_set_lease(struct pf__ledger *l, int seconds);
+
 /* Copies every job of from (with its outputs) into l, once: a job already
  * imported from that ledger is skipped, so running it again adds nothing.
  * A key already held in l stays held by l's job. */
@@ -188,6 +192,8 @@ struct pf__ledger_ops {
      * download facts) unless one with this origin is there: *added 0. */
     pf_err (*import_job)(struct pf__ledger *l, const pf_job *job, const char *origin,
                          int *added);
+    /* Stores the lease_s setting. */
+    pf_err (*set_lease)(struct pf__ledger *l, int seconds);
 };
 
 /* The backends' openers (the URL's rest: a path, or the libpq URL). */

@@ -422,6 +422,18 @@ out:
     return rc;
 }
 
+pf_err pf__ledger_set_lease(struct pf__ledger *l, int seconds)
+{
+    pf_err rc;
+
+    if (seconds < 5 || seconds > 86400)
+        return pf__error(l->ctx, PF_EUSAGE, "a lease lasts 5 to 86400 seconds, not %d",
+                         seconds);
+    if (!(rc = l->ops->set_lease(l, seconds)))
+        l->lease_s = seconds;
+    return rc;
+}
+
 pf_err pf__ledger_import(struct pf__ledger *l, struct pf__ledger *from,
                          size_t *imported, size_t *skipped)
 {

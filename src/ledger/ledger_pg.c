@@ -968,8 +968,17 @@ static pf_err pg_import_job(struct pf__ledger *ledger, const pf_job *job,
     return finish(l, rc);
 }
 
+static pf_err pg_set_lease(struct pf__ledger *ledger, int seconds)
+{
+    struct params p = { .n = 0 };
+
+    p_int(&p, seconds);
+    return run((struct pg *)ledger, "UPDATE settings SET value = $1 WHERE name = 'lease_s'",
+               &p, 0, NULL, "cannot write to the ledger");
+}
+
 static const struct pf__ledger_ops pg_ops = {
     "postgresql", pg_close, pg_lock, pg_unlock, pg_holder, pg_find_key, pg_insert,
     pg_update, pg_set_outputs, pg_refresh_urls, pg_output_done, pg_get_id,
-    pg_get_request, pg_list, pg_counts, pg_id, pg_import_job,
+    pg_get_request, pg_list, pg_counts, pg_id, pg_import_job, pg_set_lease,
 };

@@ -932,8 +932,22 @@ static pf_err sq_import_job(struct pf__ledger *ledger, const pf_job *job,
     return finish(l, rc);
 }
 
+static pf_err sq_set_lease(struct pf__ledger *ledger, int seconds)
+{
+    struct sq *l = (struct sq *)ledger;
+    sqlite3_stmt *st = NULL;
+    pf_err rc;
+
+    if ((rc = prepare(l, "UPDATE settings SET value = ? WHERE name = 'lease_s'", &st)))
+        return rc;
+    sqlite3_bind_int(st, 1, seconds);
+    rc = step_done(l, st);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static const struct pf__ledger_ops sqlite_ops = {
     "sqlite", sq_close, sq_lock, sq_unlock, sq_holder, sq_find_key, sq_insert,
     sq_update, sq_set_outputs, sq_refresh_urls, sq_output_done, sq_get_id,
-    sq_get_request, sq_list, sq_counts, sq_id, sq_import_job,
+    sq_get_request, sq_list, sq_counts, sq_id, sq_import_job, sq_set_lease,
 };

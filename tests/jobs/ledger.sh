@@ -18,9 +18,19 @@ job ledger status
 expect_status 0 "ledger status"
 expect_out "jobs     1: in_queue 1"
 expect_out "schema 2"
-PREFLIGHT_WORKER=box-3 job ledger status --json
+PREFLIGHT_LEASE_S= PREFLIGHT_WORKER=box-3 job ledger status --json
 expect_json worker box-3
 expect_json states.in_queue 1
+expect_json lease_s 300
+job ledger init --lease 90
+expect_status 0 "init --lease"
+PREFLIGHT_LEASE_S= job ledger status --json
+expect_json lease_s 90
+PREFLIGHT_LEASE_S=4 job ledger status --json
+expect_json lease_s 4
+job ledger init --lease 2
+expect_status 2 "a lease too short"
+expect_err "5 to 86400"
 
 # ---- a password is never taken from a URL ----------------------------------------
 run jobs --ledger "postgresql://alice:s3cr3t-pw@127.0.0.1:9/db"
