@@ -349,6 +349,9 @@ static void ledger_urls(void)
     ASSERT_EQ(pf__ledger_open_url(ctx, "postgres:///db?host=/tmp&password=hunter2", NULL,
                                   &l), PF_EUSAGE);
     ASSERT(!strstr(pf_ctx_error(ctx), "hunter2"));
+    ASSERT_EQ(pf__ledger_open_url(ctx, "postgresql://h/db?sslmode=require&sslpassword=k3y",
+                                  NULL, &l), PF_EUSAGE);
+    ASSERT_CONTAINS(pf_ctx_error(ctx), "carries a password");
     ASSERT_EQ(pf__ledger_open_url(ctx, "mysql://x/y", NULL, &l), PF_EUSAGE);
     ASSERT_CONTAINS(pf_ctx_error(ctx), "not a ledger URL");
     /* No server there: a clear error, no crash. */

@@ -194,7 +194,7 @@ void pf__ledger_free_base(struct pf__ledger *l)
 }
 
 /* A password in a libpq URL: "user:secret@" before the host, or a
- * password= parameter. It would sit in argv (ps, /proc), in shell history
+ * password= (or sslpassword=) parameter. It would sit in argv (ps, /proc), in shell history
  * and in every message that names the ledger. */
 static int url_has_password(const char *url)
 {
@@ -207,9 +207,14 @@ static int url_has_password(const char *url)
     at = memchr(rest, '@', (size_t)(end - rest));
     if (at && memchr(rest, ':', (size_t)(at - rest)))
         return 1;
-    for (q = strchr(url, '?'); q; q = strchr(q + 1, '&'))
-        if (strncasecmp(q + 1, "password=", 9) == 0)
+    /* password=, and sslpassword= (the client key's) alike */
+    for (q = strchr(url, '?'); q; q = strchr(q + 1, '&')) {
+        size_t name = strcspn(q + 1, "=&");
+
+        if (name >= 8 && q[1 + name] == '=' &&
+            strncasecmp(q + 1 + name - 8, "password", 8) == 0)
             return 1;
+    }
     return 0;
 }
 
