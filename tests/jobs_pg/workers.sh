@@ -85,11 +85,11 @@ base_files=$(apistat 's["file_requests"]')
 run_k() {   # I [ARGS...]: worker K's run of request I (exec: $! is preflight's pid)
     local i=$1
     shift
-    PREFLIGHT_WORKER=wk PREFLIGHT_LEASE_S=8 exec "$PREFLIGHT" run --state-dir "$TMP/wk/state" --base-url "$BASE" \
+    PREFLIGHT_WORKER=wk PREFLIGHT_LEASE_S=10 exec "$PREFLIGHT" run --state-dir "$TMP/wk/state" --base-url "$BASE" \
         --model "$ALEPH" --allow-http "prompt=killed request $i" ratio=1280:720 \
         "video_url=$BASE/fixtures/mp4_h264_640x360_2s.mp4" -o "$TMP/wk/out/$i" "$@"
 }
-# (K's leases last 8 s, so that the first resume surely finds the fifth
+# (K's leases last 10 s, so that the first resume surely finds the fifth
 # held however loaded the machine is.)
 # Four runs give up waiting (their jobs stay queued, recorded); the fifth
 # is waiting, holding its job's lease, when it is killed.
@@ -106,18 +106,21 @@ for _ in $(seq 200); do
 done
 [ "$(psql_q "SELECT COUNT(*) FROM leases WHERE name LIKE 'job %' AND worker = 'wk' AND expires > clock_timestamp()")" = 1 ] \
     || fail "the waiting run holds no lease on its job"; ok
+# The first four finish at the API; K is killed while its fifth is queued.
+for i in 1 2 3 4; do
+    fake advance "{\"id\": \"$(apistat "[k for k, v in s['jobs'].items() if v['body']['prompt'] == 'killed request $i'][0]")\", \"state\": \"completed\"}" >/dev/null
+done
+K5=$(apistat "[k for k, v in s['jobs'].items() if v['body']['prompt'] == 'killed request 5'][0]")
 kill -9 $K
 wait $K 2>/dev/null
 expect_stat 's["submits"]' $((base_posts + 5))
-for id in $(apistat '" ".join(k for k, v in s["jobs"].items() if "killed request" in v["body"]["prompt"])'); do
-    fake advance "{\"id\": \"$id\", \"state\": \"completed\"}" >/dev/null
-done
 # At once: the four free jobs are carried on; the fifth is the dead
 # worker's until its lease expires.
 PREFLIGHT_WORKER=wr run resume --state-dir "$TMP/wr/state" --base-url "$BASE"
 expect_status 1 "resume while the killed worker's lease is live"
 expect_err "held by worker wk"
 expect_stat 's["file_requests"]' $((base_files + 4))
+fake advance "{\"id\": \"$K5\", \"state\": \"completed\"}" >/dev/null
 for _ in $(seq 200); do
     [ "$(psql_q "SELECT COUNT(*) FROM leases WHERE worker = 'wk' AND expires > clock_timestamp()")" = 0 ] && break
     sleep 0.1
