@@ -5,10 +5,11 @@
 # (Debian's postgresql package) a test exits 77, which ctest reports as
 # skipped with the reason printed.
 
-# The directory holding initdb and pg_ctl, or nothing.
+# The directory holding initdb and pg_ctl (PF_PG_BIN, else Debian's), or
+# nothing.
 pg_bindir() {
     local d
-    for d in ${PF_PG_BIN:-} /usr/lib/postgresql/*/bin; do
+    for d in ${PF_PG_BIN:-/usr/lib/postgresql/*/bin}; do
         [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && { echo "$d"; return 0; }
     done
     return 1
