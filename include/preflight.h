@@ -93,7 +93,8 @@ PF_EXTERN unsigned pf_version_num(void);
     X(ETIMEOUT,  "timeout",     "timed out")                                 \
     X(EJOB,      "job_failed",  "the job failed or was cancelled")           \
     X(EUNKNOWN,  "outcome_unknown", "the outcome of a submission is unknown") \
-    X(EEXIST,    "exists",      "the file already exists")
+    X(EEXIST,    "exists",      "the file already exists")                 \
+    X(EHELD,     "held",        "held by another worker")
 
 typedef enum pf_err {
 #define PF__ERR_ENUM(suffix, name, msg) PF_##suffix,
@@ -680,7 +681,8 @@ PF_EXTERN void pf_upload_free(pf_upload *up);
 /*
  * A job is one paid submission to a provider's API. Every job is recorded
  * in a ledger (an SQLite file shared safely by concurrent preflight
- * processes) *before* its POST is sent, then after it (the API's request
+ * processes, or a PostgreSQL database shared by workers on several
+ * machines: pf_jobs_open_ledger) *before* its POST is sent, then after it (the API's request
  * id), at each change of state and for each output downloaded. The same
  * request submitted again returns the recorded job instead of paying
  * again; a process killed at any point leaves enough behind for another to
@@ -747,12 +749,48 @@ static inline void pf_jobs_options_init(pf_jobs_options *s)
  * On failure *out is NULL and the message names the file and the reason. */
 PF_EXTERN pf_err pf_jobs_open(pf_ctx *ctx, const pf_jobs_options *opts, pf_jobs **out);
 
+/* As pf_jobs_open, with the ledger at a URL: "sqlite:PATH" (the file
+ * pf_jobs_open keeps in the state directory is "sqlite:DIR/jobs.db") or
+ * "postgresql://HOST[:PORT]/DB[?PARAMS]" (libpq's URL; "postgres://" too),
+ * which workers on several machines share. NULL: $PREFLIGHT_LEDGER, else
+ * the state directory's SQLite file. A URL carrying a password is refused
+ * (PF_EUSAGE): libpq takes it from PGPASSWORD, ~/.pgpass or a service
+ * file. The schema is created or migrated on opening; one newer than this
+ * library's is refused (PF_EUSAGE) and left untouched. */
+PF_EXTERN pf_err pf_jobs_open_ledger(pf_ctx *ctx, const pf_jobs_options *opts,
+                           const char *ledger, pf_jobs **out);
+
 /* Accepts NULL. Jobs obtained from it must be freed before or after; they
- * do not refer back to it. */
+ * do not refer back to it. Leases it holds are released. */
 PF_EXTERN void pf_jobs_close(pf_jobs *jobs);
 
-/* The ledger file's path, owned by jobs. */
+/* The ledger file's path, or its URL, owned by jobs. */
 PF_EXTERN const char *pf_jobs_ledger_path(const pf_jobs *jobs);
+
+/* What the ledger holds, as one JSON object (pf_free): {"ledger",
+ * "backend" ("sqlite", "postgresql"), "schema", "lease_s", "worker",
+ * "jobs", "states": {STATE: N}, "outputs", "downloaded", "leases" (live
+ * ones; null on SQLite, whose locks end with their process)}. */
+PF_EXTERN pf_err pf_jobs_ledger_status(pf_jobs *jobs, char **json);
+
+/* Sets how long a worker's lease on a job lasts without renewal (the
+ * ledger's lease_s setting, 300 s when made; 5 to 86400): how soon resume
+ * elsewhere may take over a dead worker's job. PREFLIGHT_LEASE_S overrides
+ * it for one process. */
+PF_EXTERN pf_err pf_jobs_ledger_set_lease(pf_jobs *jobs, int seconds);
+
+/* Copies every job of the ledger at from_url (its outputs and what was
+ * downloaded) into this one, each once: running it again imports nothing
+ * more. A request both ledgers hold stays claimed by this one's job. */
+PF_EXTERN pf_err pf_jobs_import(pf_jobs *jobs, const char *from_url, size_t *imported,
+                      size_t *skipped);
+
+/* Takes the job's lease for this pf_jobs until it is closed: the job is
+ * being carried on here. PF_EHELD when another live worker holds it (the
+ * message names it and when its lease ends); on PostgreSQL a worker that
+ * died loses its leases once they expire, on SQLite at once. A submission
+ * holds its new job's lease already. */
+PF_EXTERN pf_err pf_jobs_hold(pf_jobs *jobs, pf_job *job);
 
 /* Hosts one local media file for the API (an upload) and returns the URL
  * the API should fetch, malloc'ed, in *url. Called by pf_jobs_submit for
@@ -949,7 +987,9 @@ PF_EXTERN char *pf_job_output_json_path(const pf_job *job, size_t i);
 /* The job as one JSON object: {"job", "request_id", "provider", "model",
  * "state", "queue_position", "reason" (pf_job_error), "outdir", "created",
  * "updated", "reused", "outputs": [{"url", "kind", "path", "size",
- * "sha256", "json_path", "media"}]}; "media" holds the facts pf_probe reads from a downloaded
+ * "sha256", "json_path", "worker", "media"}]}; "json_path" is where the
+ * API's result held it; "worker" is who downloaded it (NULL until then);
+ * "media" holds the facts pf_probe reads from a downloaded
  * file, with probe_media set (NULL otherwise). Caller frees with pf_free;
  * NULL when out of memory. */
 PF_EXTERN char *pf_job_to_json(pf_ctx *ctx, const pf_job *job, int probe_media);

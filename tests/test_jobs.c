@@ -3,6 +3,10 @@
  * forwards, outputs keep their download facts, concurrent openers, the
  * private file), its cross-process locks (held until the holder dies, even
  * by SIGKILL), output file names made safe, and the public API's refusals.
+ *
+ * With PREFLIGHT_LEDGER set (ctest's jobs_pg: a PostgreSQL server of its
+ * own) every ledger test runs on that backend instead; there a lock is a
+ * lease, which outlives a killed holder until PREFLIGHT_LEASE_S.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -16,6 +20,19 @@
 #include "ledger/ledger.h"
 
 static char dir[256];
+
+/* The ledger under test: PREFLIGHT_LEDGER's, else DIR/jobs.db. */
+static const char *pg(void)
+{
+    const char *url = getenv("PREFLIGHT_LEDGER");
+
+    return url && strncmp(url, "postgres", 8) == 0 ? url : NULL;
+}
+
+static pf_err open_ledger(pf_ctx *ctx, const char *d, struct pf__ledger **l)
+{
+    return pf__ledger_open_url(ctx, NULL, d, l);
+}
 
 static void make_dir(void)
 {
@@ -55,17 +72,20 @@ static void ledger_states(void)
 
     make_dir();
     snprintf(path, sizeof path, "%s/state/deeper", dir);
-    ASSERT_EQ(pf__ledger_open(ctx, path, &l), PF_OK);
-    ASSERT_EQ(pf__ledger_open(ctx, path, &l2), PF_OK);  /* two at once */
-    snprintf(path, sizeof path, "%s/state/deeper/jobs.db", dir);
-    ASSERT_EQ(stat(path, &st), 0);
-    ASSERT_EQ(st.st_mode & 0777, 0600);
-    snprintf(path, sizeof path, "%s/state", dir);
-    ASSERT_EQ(stat(path, &st), 0);
-    ASSERT_EQ(st.st_mode & 0777, 0700);
+    ASSERT_EQ(open_ledger(ctx, path, &l), PF_OK);
+    ASSERT_EQ(open_ledger(ctx, path, &l2), PF_OK);  /* two at once */
+    if (!pg()) {
+        snprintf(path, sizeof path, "%s/state/deeper/jobs.db", dir);
+        ASSERT_EQ(stat(path, &st), 0);
+        ASSERT_EQ(st.st_mode & 0777, 0600);
+        snprintf(path, sizeof path, "%s/state", dir);
+        ASSERT_EQ(stat(path, &st), 0);
+        ASSERT_EQ(st.st_mode & 0777, 0700);
+    }
+    ASSERT_STR_EQ(pf__ledger_backend(l), pg() ? "postgresql" : "sqlite");
 
     job = new_job("k1");
-    ASSERT_EQ(pf__ledger_insert(l, job), PF_OK);
+    ASSERT_EQ(pf__ledger_insert(l, job, 0, NULL), PF_OK);
     ASSERT(job->id > 0);
     ASSERT_EQ(pf__ledger_find_key(l2, "k1", &found), PF_OK);
     ASSERT(found);
@@ -136,7 +156,7 @@ static void ledger_states(void)
 
     /* Failed, cancelled and rejected jobs do not hold their key. */
     other = new_job("k2");
-    ASSERT_EQ(pf__ledger_insert(l, other), PF_OK);
+    ASSERT_EQ(pf__ledger_insert(l, other, 0, NULL), PF_OK);
     other->state = PF_JOB_REJECTED;
     ASSERT_EQ(pf__ledger_update(l, other, "no"), PF_OK);
     pf_job_free(found);
@@ -178,13 +198,13 @@ static void locks(void)
     char c;
 
     make_dir();
-    ASSERT_EQ(pf__ledger_open(ctx, dir, &l), PF_OK);
+    ASSERT_EQ(open_ledger(ctx, dir, &l), PF_OK);
     ASSERT_EQ(pipe(pipefd), 0);
     if ((pid = fork()) == 0) {
         pf_ctx *cctx = pf_ctx_new();
         struct pf__ledger *cl = NULL;
 
-        if (pf__ledger_open(cctx, dir, &cl) || pf__ledger_lock(cl, "submit abc", 1))
+        if (open_ledger(cctx, dir, &cl) || pf__ledger_lock(cl, "submit abc", 1))
             _exit(1);
         if (write(pipefd[1], "x", 1) != 1)
             _exit(1);
@@ -195,14 +215,162 @@ static void locks(void)
     ASSERT_EQ(pf__ledger_lock(l, "submit abc", 0), PF_EEXIST);
     ASSERT_EQ(pf__ledger_lock(l, "submit other", 0), PF_OK);
     pf__ledger_unlock(l, "submit other");
+    {
+        char who[300];
+
+        pf__ledger_holder(l, "submit abc", who, sizeof who);
+        ASSERT_CONTAINS(who, pg() ? "lease ends in" : "on this machine");
+    }
     kill(pid, SIGKILL);
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    /* The kernel released it with the process. */
+    if (pg()) {
+        /* A lease outlives its dead holder until it expires (a machine
+         * that vanished says nothing), then anyone may take it. */
+        ASSERT_EQ(pf__ledger_lock(l, "submit abc", 0), PF_EEXIST);
+        usleep(1500 * 1000);
+    }
+    /* The kernel released it with the process (SQLite), or it expired. */
     ASSERT_EQ(pf__ledger_lock(l, "submit abc", 0), PF_OK);
     pf__ledger_unlock(l, "submit abc");
     close(pipefd[0]);
     close(pipefd[1]);
     pf__ledger_close(l);
+    pf_ctx_free(ctx);
+    remove_dir();
+}
+
+/* A key is claimed by the insert itself: a second handle recording the same
+ * key gets the first job back (PF_EEXIST), not a second job; --force
+ * replaces it; a failed job's key is free again. */
+static void claims(void)
+{
+    pf_ctx *ctx = pf_ctx_new();
+    struct pf__ledger *l = NULL, *l2 = NULL;
+    pf_job *a = new_job("claim-key"), *b = new_job("claim-key"), *c = new_job("claim-key");
+    int64_t holder = 0;
+
+    make_dir();
+    ASSERT_EQ(open_ledger(ctx, dir, &l), PF_OK);
+    ASSERT_EQ(open_ledger(ctx, dir, &l2), PF_OK);
+    ASSERT_EQ(pf__ledger_insert(l, a, 0, NULL), PF_OK);
+    ASSERT_EQ(pf__ledger_insert(l2, b, 0, &holder), PF_EEXIST);
+    ASSERT_EQ(holder, a->id);
+    ASSERT_EQ(b->id, 0);
+    ASSERT_EQ(pf__ledger_insert(l2, b, 1, &holder), PF_OK);      /* --force */
+    ASSERT(b->id > a->id);
+    b->state = PF_JOB_FAILED;
+    ASSERT_EQ(pf__ledger_update(l2, b, "failed"), PF_OK);
+    ASSERT_EQ(pf__ledger_insert(l, c, 0, &holder), PF_OK);        /* free again */
+    pf_job_free(a);
+    pf_job_free(b);
+    pf_job_free(c);
+    pf__ledger_close(l);
+    pf__ledger_close(l2);
+    pf_ctx_free(ctx);
+    remove_dir();
+}
+
+/* Every job of a local ledger moves once, with what was downloaded, and
+ * its key stays claimed; a second import adds nothing. */
+static void import(void)
+{
+    pf_ctx *ctx = pf_ctx_new();
+    struct pf__ledger *src = NULL, *l = NULL;
+    pf_job *a = new_job("import-a"), *b = new_job("import-b"), *again = new_job("import-a");
+    pf_job **list = NULL;
+    size_t n = 0, imported = 0, skipped = 0, before;
+    char url[300], sub[300];
+    int64_t holder = 0;
+
+    make_dir();
+    snprintf(sub, sizeof sub, "%s/local", dir);
+    snprintf(url, sizeof url, "sqlite:%s/local/jobs.db", dir);
+    ASSERT_EQ(pf__ledger_open_url(ctx, url, NULL, &src), PF_OK);
+    ASSERT_STR_EQ(pf__ledger_backend(src), "sqlite");
+    ASSERT_EQ(pf__ledger_insert(src, a, 0, NULL), PF_OK);
+    ASSERT_EQ(pf__job_set(&a->request_id, "imp-1"), 0);
+    a->state = PF_JOB_QUEUED;
+    ASSERT_EQ(pf__ledger_update(src, a, NULL), PF_OK);
+    a->state = PF_JOB_COMPLETED;
+    ASSERT_EQ(pf__job_add_output(a, "https://cdn.invalid/o.png", PF_MEDIA_IMAGE), PF_OK);
+    ASSERT_EQ(pf__ledger_set_outputs(src, a), PF_OK);
+    a->state = PF_JOB_COMPLETED;
+    ASSERT_EQ(pf__ledger_update(src, a, NULL), PF_OK);
+    ASSERT_EQ(pf__job_set(&a->outputs[0].path, "/tmp/o.png"), 0);
+    a->outputs[0].pub.size = 7;
+    ASSERT_EQ(pf__ledger_output_done(src, a, 0), PF_OK);
+    ASSERT_EQ(pf__ledger_insert(src, b, 0, NULL), PF_OK);
+
+    snprintf(sub, sizeof sub, "%s/shared", dir);
+    ASSERT_EQ(open_ledger(ctx, sub, &l), PF_OK);
+    ASSERT_EQ(pf__ledger_list(l, 0, 0, &list, &before), PF_OK);
+    pf_job_list_free(list, before);
+    ASSERT_EQ(pf__ledger_import(l, src, &imported, &skipped), PF_OK);
+    ASSERT_EQ(imported, 2);
+    ASSERT_EQ(skipped, 0);
+    ASSERT_EQ(pf__ledger_import(l, src, &imported, &skipped), PF_OK);
+    ASSERT_EQ(imported, 0);
+    ASSERT_EQ(skipped, 2);
+    ASSERT_EQ(pf__ledger_list(l, 0, 0, &list, &n), PF_OK);
+    ASSERT_EQ(n, before + 2);
+    pf_job_list_free(list, n);
+    pf_job_free(b);
+    ASSERT_EQ(pf__ledger_get_request(l, "imp-1", &b), PF_OK);
+    ASSERT_EQ(b->state, PF_JOB_COMPLETED);
+    ASSERT_EQ(b->noutputs, 1);
+    ASSERT_STR_EQ(b->outputs[0].pub.path, "/tmp/o.png");
+    ASSERT_EQ(b->outputs[0].pub.size, 7);
+    ASSERT(b->outputs[0].worker);
+    /* The imported job holds its request: no second submission. */
+    ASSERT_EQ(pf__ledger_insert(l, again, 0, &holder), PF_EEXIST);
+    ASSERT_EQ(holder, b->id);
+    pf_job_free(a);
+    pf_job_free(b);
+    pf_job_free(again);
+    pf__ledger_close(l);
+    pf__ledger_close(src);
+    pf_ctx_free(ctx);
+    remove_dir();
+}
+
+/* A password never comes from a URL; a schema newer than ours is refused
+ * and left as it is. */
+static void ledger_urls(void)
+{
+    pf_ctx *ctx = pf_ctx_new();
+    struct pf__ledger *l = (struct pf__ledger *)1;
+    char url[300], cmd[600];
+
+    ASSERT_EQ(pf__ledger_open_url(ctx, "postgresql://u:hunter2@127.0.0.1:9/db", NULL, &l),
+              PF_EUSAGE);
+    ASSERT(!l);
+    ASSERT_CONTAINS(pf_ctx_error(ctx), "carries a password");
+    ASSERT(!strstr(pf_ctx_error(ctx), "hunter2"));
+    ASSERT_EQ(pf__ledger_open_url(ctx, "postgres:///db?host=/tmp&password=hunter2", NULL,
+                                  &l), PF_EUSAGE);
+    ASSERT(!strstr(pf_ctx_error(ctx), "hunter2"));
+    ASSERT_EQ(pf__ledger_open_url(ctx, "postgresql://h/db?sslmode=require&sslpassword=k3y",
+                                  NULL, &l), PF_EUSAGE);
+    ASSERT_CONTAINS(pf_ctx_error(ctx), "carries a password");
+    ASSERT_EQ(pf__ledger_open_url(ctx, "mysql://x/y", NULL, &l), PF_EUSAGE);
+    ASSERT_CONTAINS(pf_ctx_error(ctx), "not a ledger URL");
+    /* No server there: a clear error, no crash. */
+    ASSERT_EQ(pf__ledger_open_url(ctx, "postgresql:///db?host=/nonexistent-dir&connect_timeout=2",
+                                  NULL, &l), PF_ENET);
+    ASSERT_CONTAINS(pf_ctx_error(ctx), "cannot connect to the ledger");
+
+    make_dir();
+    snprintf(url, sizeof url, "sqlite:%s/new.db", dir);
+    ASSERT_EQ(pf__ledger_open_url(ctx, url, NULL, &l), PF_OK);
+    pf__ledger_close(l);
+    snprintf(cmd, sizeof cmd, "sqlite3 '%s/new.db' 'UPDATE preflight_schema SET version = 99'",
+             dir);
+    ASSERT_EQ(system(cmd), 0);
+    ASSERT_EQ(pf__ledger_open_url(ctx, url, NULL, &l), PF_EUSAGE);
+    ASSERT_CONTAINS(pf_ctx_error(ctx), "schema is version 99, newer than this preflight's (2)");
+    snprintf(cmd, sizeof cmd, "test \"$(sqlite3 '%s/new.db' 'SELECT version FROM "
+             "preflight_schema')\" = 99", dir);
+    ASSERT_EQ(system(cmd), 0);
     pf_ctx_free(ctx);
     remove_dir();
 }
@@ -269,6 +437,9 @@ int main(void)
 {
     RUN(ledger_states);
     RUN(locks);
+    RUN(claims);
+    RUN(import);
+    RUN(ledger_urls);
     RUN(output_names);
     RUN(refusals);
     return 0;

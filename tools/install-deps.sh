@@ -17,6 +17,9 @@ $SUDO apt-get install -y -qq --no-install-recommends \
 # builds a .deb (dpkg-shlibdeps is in dpkg-dev).
 $SUDO apt-get install -y -qq --no-install-recommends locales dpkg-dev file >/dev/null
 locale -a | grep -qix de_DE.utf8 || $SUDO localedef -i de_DE -f UTF-8 de_DE.UTF-8
+# libpq for a job ledger on PostgreSQL; the server (initdb, pg_ctl, psql)
+# for the tests, which start a throwaway one of their own.
+$SUDO apt-get install -y -qq --no-install-recommends libpq-dev postgresql >/dev/null
 # Node.js runs the test suite's S3 server (s3rver) and the AWS SDK presigner
 # the signer is compared with; machines of this kind may already have it.
 if ! command -v npm >/dev/null; then

@@ -64,6 +64,12 @@ static int env_ms(const char *name, int fallback)
 
 pf_err pf_jobs_open(pf_ctx *ctx, const pf_jobs_options *opts, pf_jobs **out)
 {
+    return pf_jobs_open_ledger(ctx, opts, NULL, out);
+}
+
+pf_err pf_jobs_open_ledger(pf_ctx *ctx, const pf_jobs_options *opts, const char *ledger,
+                           pf_jobs **out)
+{
     pf_jobs_options none;
     pf_jobs *jobs = calloc(1, sizeof *jobs);
     char *dir = NULL;
@@ -94,7 +100,11 @@ pf_err pf_jobs_open(pf_ctx *ctx, const pf_jobs_options *opts, pf_jobs **out)
     }
     if (opts->token_file && !(jobs->token_file = strdup(opts->token_file)))
         goto nomem;
-    if (opts->state_dir) {
+    if (!ledger || !*ledger)
+        ledger = getenv("PREFLIGHT_LEDGER");
+    if (ledger && *ledger) {
+        /* The URL says where; no state directory is needed. */
+    } else if (opts->state_dir) {
         if (!(dir = strdup(opts->state_dir)))
             goto nomem;
     } else if ((rc = default_state_dir(ctx, &dir))) {
@@ -108,7 +118,7 @@ pf_err pf_jobs_open(pf_ctx *ctx, const pf_jobs_options *opts, pf_jobs **out)
     /* The tests shorten stall detection the way they shorten retries. */
     jobs->stall_ms = env_ms("PREFLIGHT_STALL_MS", 0);
     jobs->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)jobs;
-    if ((rc = pf__ledger_open(ctx, dir, &jobs->ledger)))
+    if ((rc = pf__ledger_open_url(ctx, ledger, dir, &jobs->ledger)))
         goto out;
     *out = jobs;
     jobs = NULL;
@@ -185,6 +195,45 @@ void pf__api_output_path(const pf_job *job, size_t i, char *buf, size_t size)
 
     pf__strlcpy(buf, p ? p : "", size);
     cJSON_Delete(meta);
+}
+
+pf_err pf_jobs_ledger_status(pf_jobs *jobs, char **json)
+{
+    return pf__ledger_status(jobs->ledger, json);
+}
+
+pf_err pf_jobs_ledger_set_lease(pf_jobs *jobs, int seconds)
+{
+    return pf__ledger_set_lease(jobs->ledger, seconds);
+}
+
+pf_err pf_jobs_import(pf_jobs *jobs, const char *from_url, size_t *imported,
+                      size_t *skipped)
+{
+    struct pf__ledger *from = NULL;
+    const char *file;
+    pf_err rc;
+
+    *imported = *skipped = 0;
+    if (!from_url || strncmp(from_url, "sqlite:", 7) != 0)
+        return pf__error(jobs->ctx, PF_EUSAGE, "import reads a SQLite ledger: give "
+                         "sqlite:PATH (e.g. sqlite:~/.local/state/preflight/jobs.db)");
+    /* Opening would create an empty one: a mistyped path must say so. */
+    file = from_url + 7;
+    if (strncmp(file, "//", 2) == 0)
+        file += 2;
+    if (access(file, R_OK) != 0)
+        return pf__error(jobs->ctx, PF_ENOENT, "%s: no ledger there: %s", file,
+                         strerror(errno));
+    if ((rc = pf__ledger_open_url(jobs->ctx, from_url, NULL, &from)))
+        return rc;
+    if (strcmp(pf__ledger_path(from), pf__ledger_path(jobs->ledger)) == 0)
+        rc = pf__error(jobs->ctx, PF_EUSAGE, "%s: a ledger cannot be imported into "
+                       "itself", pf__ledger_path(from));
+    else
+        rc = pf__ledger_import(jobs->ledger, from, imported, skipped);
+    pf__ledger_close(from);
+    return rc;
 }
 
 const char *pf__api_base(const struct pf_jobs *jobs, const pf_job *job)

@@ -376,6 +376,13 @@ static int already_there(const struct pf__job_output *o, const char *dir)
     return realpath(parent, a) && realpath(dir, b) && strcmp(a, b) == 0;
 }
 
+/* Output i was downloaded by another worker (a ledger shared by several
+ * machines): it is theirs, recorded, and never fetched a second time. */
+static int elsewhere(const struct pf_jobs *jobs, const struct pf__job_output *o)
+{
+    return o->path && o->worker && strcmp(o->worker, jobs->ledger->worker) != 0;
+}
+
 /* Output i was refused as if its URL had expired: reads the result once
  * more and tries again with the fresh URL. The first refusal stays the
  * message when the result cannot be read again. */
@@ -422,7 +429,7 @@ pf_err pf__download_outputs(struct pf_jobs *jobs, pf_job *job, const char *dir,
     for (size_t i = 0; i < n && i < job->noutputs && !rc; i++) {
         struct transfer t = { jobs, job, progress, userdata, started_ms, 0, i, 0 };
 
-        if (already_there(&job->outputs[i], dir))
+        if (already_there(&job->outputs[i], dir) || elsewhere(jobs, &job->outputs[i]))
             continue;
         /* One process per output: another may be fetching it right now,
          * into the same .part file. */
@@ -430,7 +437,7 @@ pf_err pf__download_outputs(struct pf_jobs *jobs, pf_job *job, const char *dir,
         if ((rc = pf__ledger_lock(jobs->ledger, lockname, 1)))
             break;
         if (!(rc = pf__ledger_reload(jobs->ledger, job)) &&
-            !already_there(&job->outputs[i], dir))
+            !already_there(&job->outputs[i], dir) && !elsewhere(jobs, &job->outputs[i]))
             rc = download_one(jobs, job, i, dir, names[i], force, &t);
         /* Presigned output URLs expire (a job finished yesterday, a
          * download resumed after a kill): one fresh read of the result

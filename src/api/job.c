@@ -383,6 +383,24 @@ static int64_t backoff_ms(pf_jobs *jobs, int attempt)
     return base / 2 + (int64_t)((jobs->rng >> 33) % (uint64_t)(base / 2 + 1));
 }
 
+/* Records the API's answer. A ledger database that went away meanwhile (a
+ * restart, a failover) is waited for, up to a minute: the request id is
+ * the one thing that must not be lost, and the job was recorded before the
+ * POST, so it is only ever updated, never made twice. */
+static pf_err record_submitted(pf_jobs *jobs, pf_job *job)
+{
+    int64_t until = pf__now_ms() + 60000;
+    pf_err rc;
+
+    while ((rc = pf__ledger_update(jobs->ledger, job, "submitted")) == PF_ENET &&
+           pf__now_ms() < until) {
+        pf__log(jobs->ctx, "%s; trying again", pf_ctx_error(jobs->ctx));
+        if (pf__sleep_ms(jobs->ctx, 500))
+            break;
+    }
+    return rc;
+}
+
 /* Sends the recorded job's POST and records what became of it. */
 static pf_err send_submission(pf_jobs *jobs, const struct pf__provider *p, pf_job *job)
 {
@@ -423,7 +441,7 @@ static pf_err send_submission(pf_jobs *jobs, const struct pf__provider *p, pf_jo
             goto unknown;
         pf__log(jobs->ctx, "submitted job %lld: request %s", (long long)job->id,
                 job->request_id);
-        if ((rc = pf__ledger_update(jobs->ledger, job, "submitted"))) {
+        if ((rc = record_submitted(jobs, job))) {
             /* The one thing the user must not lose is the request id. */
             pf__strlcpy(msg, pf_ctx_error(jobs->ctx), sizeof msg);
             rc = pf__error(jobs->ctx, rc, "submitted as request %s, but the ledger could "
@@ -471,7 +489,8 @@ pf_err pf_jobs_submit(pf_jobs *jobs, const pf_schema *schema, const pf_report *c
     struct hosting host;
     pf_job *job = NULL, *found = NULL;
     int locked = 0;
-    char key[65], lockname[80];
+    int64_t holder = 0;
+    char key[65], lockname[80], jobname[40];
     pf_err rc;
 
     *out = NULL;
@@ -555,8 +574,25 @@ pf_err pf_jobs_submit(pf_jobs *jobs, const pf_schema *schema, const pf_report *c
     if ((rc = rules_meta(jobs, schema, &job->meta)))
         goto out;
     job->state = PF_JOB_SUBMITTING;
-    if ((rc = pf__ledger_insert(jobs->ledger, job)))
+    if ((rc = pf__ledger_insert(jobs->ledger, job, opts->force, &holder)) == PF_EEXIST) {
+        /* Another worker claimed the key since the lookup (its lease on it
+         * had lapsed): its job is the one, nothing is sent. */
+        pf__log(jobs->ctx, "job %lld claimed this request meanwhile: not submitted",
+                (long long)holder);
+        if (!(rc = pf__ledger_get_id(jobs->ledger, holder, &found))) {
+            found->reused = 1;
+            *out = found;
+            found = NULL;
+        }
         goto out;
+    }
+    if (rc)
+        goto out;
+    /* Held while this process carries the job on ('run' waits for it), so
+     * that 'resume' elsewhere leaves it alone until this worker is gone.
+     * Only that: failing to take it must not leave a recorded job unsent. */
+    snprintf(jobname, sizeof jobname, "job %lld", (long long)job->id);
+    pf__ledger_lock(jobs->ledger, jobname, 0);
     if ((rc = send_submission(jobs, p, job)))
         goto out;
     *out = job;
@@ -593,6 +629,21 @@ pf_err pf_jobs_list(pf_jobs *jobs, int unfinished_only, size_t limit, pf_job ***
                     size_t *count)
 {
     return pf__ledger_list(jobs->ledger, unfinished_only, limit, out, count);
+}
+
+pf_err pf_jobs_hold(pf_jobs *jobs, pf_job *job)
+{
+    char lockname[40], who[300], name[200];
+    pf_err rc;
+
+    snprintf(lockname, sizeof lockname, "job %lld", (long long)job->id);
+    if ((rc = pf__ledger_lock(jobs->ledger, lockname, 0)) != PF_EEXIST)
+        return rc;
+    pf__ledger_holder(jobs->ledger, lockname, who, sizeof who);
+    return pf__error(jobs->ctx, PF_EHELD, "%s is held by %s: it is being carried on "
+                     "there; resuming it takes it over once that worker is gone",
+                     job_name(job, name, sizeof name),
+                     *who ? who : "another preflight worker");
 }
 
 /* ---- status and cancel ------------------------------------------------------------ */
@@ -958,6 +1009,7 @@ char *pf_job_to_json(pf_ctx *ctx, const pf_job *job, int probe_media)
             pf__api_output_path(job, i, where, sizeof where);
             cJSON_AddItemToObject(item, "json_path", string_or_null(*where ? where : NULL));
         }
+        cJSON_AddItemToObject(item, "worker", string_or_null(job->outputs[i].worker));
         if (probe_media && o->path) {
             pf_media_info info;
 

@@ -26,6 +26,7 @@ PF_CLI_COMMAND(wait);
 PF_CLI_COMMAND(result);
 PF_CLI_COMMAND(cancel);
 PF_CLI_COMMAND(jobs);
+PF_CLI_COMMAND(ledger);     /* cmd_ledger.c */
 PF_CLI_COMMAND(resume);
 #undef PF_CLI_COMMAND
 
@@ -103,7 +104,7 @@ pf_err pf_cli_load_request(pf_ctx *ctx, const char *command,
 /* Options every job command takes (cmd_jobs.c): where the ledger is, where
  * the API is, where the token is. The token itself never comes from argv. */
 struct pf_cli_job_args {
-    const char *state_dir, *base_url, *token_file;
+    const char *state_dir, *base_url, *token_file, *ledger;
     int json, verbose;
 };
 

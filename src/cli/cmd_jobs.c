@@ -15,6 +15,9 @@
 #define JOB_OPTIONS_HELP                                                     \
     "  --state-dir DIR     the job ledger's directory (default\n"           \
     "                      $XDG_STATE_HOME/preflight or ~/.local/state/preflight)\n" \
+    "  --ledger URL        the ledger: sqlite:PATH or postgresql://HOST/DB, shared\n" \
+    "                      by workers on several machines (default $PREFLIGHT_LEDGER,\n" \
+    "                      else the state directory's jobs.db; never a password)\n" \
     "  --base-url URL      send API calls to URL instead of the provider's host\n" \
     "  --token-file FILE   read the API token from FILE (default: the environment,\n" \
     "                      RUNCOMFY_API_TOKEN or YOUR_API_TOKEN, COMETAPI_KEY,\n" \
@@ -126,6 +129,7 @@ const char pf_cli_jobs_usage[] =
     "  --unfinished        only the jobs 'resume' would continue\n"
     "  --limit N           at most N jobs (default 20; 0 for all)\n"
     "  --state-dir DIR     the job ledger's directory\n"
+    "  --ledger URL        the ledger: sqlite:PATH or postgresql://HOST/DB\n"
     "  --json              print one JSON object: {\"ledger\", \"jobs\": [...]}\n"
     "\n"
     "exit status: 0, or 2 when the ledger cannot be read.\n";
@@ -138,14 +142,16 @@ const char pf_cli_resume_usage[] =
     "Continues every unfinished job in the ledger, oldest first, as 'wait' would:\n"
     "after a crash, a kill -9 or a closed terminal. A job whose submission was\n"
     "never seen answered is reported as outcome unknown, with what to check; it is\n"
-    "never submitted again.\n"
+    "never submitted again. A job another live worker is carrying on (it holds the\n"
+    "job's lease) is left to it and reported as held (exit 1); once that worker is\n"
+    "gone (its lease expired, on a shared PostgreSQL ledger) resume takes it over.\n"
     "\n"
     "  -o, --output DIR    download jobs that recorded no directory into DIR\n"
     WAIT_OPTIONS_HELP
     JOB_OPTIONS_HELP
     "\n"
-    "exit status: 0 every job completed and is downloaded, 1 a job failed or was\n"
-    "cancelled, 2 some job could not be carried on.\n";
+    "exit status: 0 every job completed and is downloaded, 1 a job failed, was\n"
+    "cancelled or is held by another worker, 2 some job could not be carried on.\n";
 
 /* ---- shared ------------------------------------------------------------- */
 
@@ -169,6 +175,8 @@ int pf_cli_job_option(int argc, char **argv, int *i, struct pf_cli_job_args *a,
         slot = &a->base_url;
     else if (pf_cli_option_value(argc, argv, i, "--token-file", &v))
         slot = &a->token_file;
+    else if (pf_cli_option_value(argc, argv, i, "--ledger", &v))
+        slot = &a->ledger;
     else if (strncmp(arg, "--token", 7) == 0 && strncmp(arg, "--token-file", 12) != 0) {
         /* Said before anything else: a token in argv is visible to every
          * user of the machine (ps, /proc). */
@@ -197,7 +205,7 @@ pf_err pf_cli_jobs_open(pf_ctx *ctx, const struct pf_cli_job_args *a, pf_jobs **
     o.token_file = a->token_file;
     if (a->verbose)
         pf_ctx_set_log(ctx, pf_cli_log_stderr, NULL);
-    return pf_jobs_open(ctx, &o, out);
+    return pf_jobs_open_ledger(ctx, &o, a->ledger, out);
 }
 
 static int progress_shown;
@@ -326,7 +334,9 @@ void pf_cli_print_job_json(pf_ctx *ctx, const pf_job *job, int ok, pf_err code,
 
 int pf_cli_job_exit(pf_err rc)
 {
-    return rc == PF_OK ? PF_EXIT_OK : rc == PF_EJOB ? PF_EXIT_VIOLATION : PF_EXIT_ERROR;
+    if (rc == PF_OK)
+        return PF_EXIT_OK;
+    return rc == PF_EJOB || rc == PF_EHELD ? PF_EXIT_VIOLATION : PF_EXIT_ERROR;
 }
 
 int64_t pf_cli_parse_seconds(const char *text)
@@ -610,7 +620,9 @@ static int do_resume(struct cmd *c, pf_job *unused)
         pf_wait_options w = wait_options(c, dir);
         int status;
 
-        rc = pf_jobs_wait(c->jobs, job, &w);
+        /* Another worker's job is left to it: its lease says it lives. */
+        if (!(rc = pf_jobs_hold(c->jobs, job)))
+            rc = pf_jobs_wait(c->jobs, job, &w);
         pf_cli_job_progress_end();
         status = pf_cli_job_exit(rc);
         if (rc)

@@ -58,6 +58,7 @@ const char pf_cli_run_usage[] =
     "  --force             submit again even if the ledger holds this request\n"
     "                      (pays again), and replace existing output files\n"
     "  --state-dir DIR     the job ledger's directory\n"
+    "  --ledger URL        the ledger: sqlite:PATH or postgresql://HOST/DB\n"
     "  --base-url URL      send API calls to URL instead of the provider's host\n"
     "                      (fal: also PREFLIGHT_FAL_QUEUE_URL)\n"
     "  --token-file FILE   read the API token from FILE (default: the environment,\n"

@@ -32,6 +32,8 @@ static const struct pf_cli_command commands[] = {
     {"jobs", "list the jobs in the ledger", pf_cli_jobs, pf_cli_jobs_usage},
     {"resume", "continue every unfinished job in the ledger",
      pf_cli_resume, pf_cli_resume_usage},
+    {"ledger", "create the ledger, show what it holds, import a local one",
+     pf_cli_ledger, pf_cli_ledger_usage},
     {"probe", "print the facts of media files or URLs", pf_cli_probe,
      pf_cli_probe_usage},
     {"models", "list the bundled models", pf_cli_models, pf_cli_models_usage},

@@ -211,6 +211,7 @@ static const struct pf_cli_hint_row {
     {PF_EINTR, NULL, "again resumes the download", "'preflight wait %s'", 1},
     {PF_EINTR, NULL, "may still be queued", "'preflight cancel %s'", 1},
     {PF_ETIMEOUT, NULL, "again picks it up", "'preflight wait %s'", 1},
+    {PF_EHELD, NULL, "resuming it takes it over", "'preflight resume'", 0},
     {PF_CLI_ANY_CODE, NULL, "is recorded: waiting for", "'preflight wait %s'", 1},
 };
 

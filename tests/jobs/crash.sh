@@ -31,6 +31,7 @@ bg submit "${REQ[@]}"
 until_true 10 submitted_once
 kill -9 "$BG"
 wait "$BG" 2>/dev/null
+after_kill
 job jobs --json
 expect_json jobs.0.state submitting
 job resume
@@ -55,6 +56,7 @@ bg wait "$RID"
 sleep 0.5
 kill -9 "$BG"
 wait "$BG" 2>/dev/null
+after_kill
 fake advance "{\"id\": \"$RID\", \"state\": \"completed\"}" >/dev/null
 job resume --json
 expect_status 0 "resume after a kill while waiting"
@@ -74,6 +76,7 @@ bg wait "$RID"
 until_true 20 part_has_bytes "$TMP/d" 1000000
 kill -9 "$BG"
 wait "$BG" 2>/dev/null
+after_kill
 [ ! -e "$TMP/d/big.mp4" ] || fail "a partial output got the final name"; ok
 # Running the same commands again: no second POST, the rest fetched.
 job submit "${REQ[@]}" -o "$TMP/d"
@@ -98,6 +101,7 @@ bg run "${RUN[@]}"
 until_true 30 part_has_bytes "$TMP/r" 1000000
 kill -9 "$BG"
 wait "$BG" 2>/dev/null
+after_kill
 expect_stat 's["uploads"]' 1
 job run "${RUN[@]}" --json
 expect_status 0 "run again after a kill mid-download"

@@ -43,6 +43,7 @@ bg wait "$RID"
 polled "$RID" 2
 kill -9 "$BG"
 wait "$BG" 2>/dev/null
+after_kill
 fake advance "{\"id\": \"$RID\", \"state\": \"completed\"}" >/dev/null
 job resume --json
 expect_status 0 "resume after a kill while waiting"
@@ -58,6 +59,7 @@ bg submit "${UREQ[@]}"
 until_true 10 submitted_n 2
 kill -9 "$BG"
 wait "$BG" 2>/dev/null
+after_kill
 job resume
 expect_status 2 "resume after a kill during submission"
 expect_err "outcome unknown"
@@ -79,6 +81,7 @@ bg run "${FAL_REQ[@]}" -o "$TMP/r"
 until_true 30 part_has_bytes "$TMP/r" 1000000
 kill -9 "$BG"
 wait "$BG" 2>/dev/null
+after_kill
 [ ! -e "$TMP/r/big.mp4" ] || fail "a partial output got the final name"; ok
 job run "${FAL_REQ[@]}" -o "$TMP/r" --json
 expect_status 0 "run again after a kill mid-download"

@@ -16,9 +16,35 @@ FAKE_PID=
 
 cleanup_jobs() {
     [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null
+    [ "$LEDGER" = postgresql ] && pg_down
     rm -rf "$TMP"
 }
 trap cleanup_jobs EXIT
+
+# The same scripts run on each ledger backend: PF_TEST_LEDGER=postgresql
+# (ctest's job_*_pg) puts the ledger in a PostgreSQL server of their own,
+# with short leases so that a killed worker's jobs are taken over quickly.
+LEDGER=${PF_TEST_LEDGER:-sqlite}
+unset PREFLIGHT_LEDGER PREFLIGHT_WORKER PREFLIGHT_LEASE_S
+if [ "$LEDGER" = postgresql ]; then
+    . "$HERE/pg_lib.sh"
+    pg_start "$TMP/pg"
+    export PREFLIGHT_LEASE_S=2
+fi
+# after_kill: a worker was killed; on PostgreSQL its leases outlive it until
+# they expire (on SQLite its locks went with it).
+after_kill() {
+    [ "$LEDGER" = postgresql ] && sleep 2.5
+    return 0
+}
+# ledger_dump FILE: everything the ledger holds, as bytes to grep.
+ledger_dump() {
+    if [ "$LEDGER" = postgresql ]; then
+        "$PG_BIN/pg_dump" -h "$PG_DIR/sock" -U preflight -d preflight >"$1"
+    else
+        cat "$STATE"/jobs.db* >"$1"
+    fi
+}
 
 start_fake() {
     rm -f "$TMP/port"

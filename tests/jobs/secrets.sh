@@ -112,17 +112,26 @@ clean "$TMP/out" "$TMP/err"
 job status "$RID" --json
 expect_json reason "Input https://***@cdn.example/a.mp4?... expired"
 fake config '{"queue_polls": -1, "outcome": "completed"}' >/dev/null
-for f in "$STATE"/jobs.db*; do
-    grep -aqF -e leaksig-4e8a1c7f02 -e leaksig-77c0a9d3e5 "$f" && fail "a quoted signature in $f"
-done
+ledger_dump "$TMP/ledger.dump"
+[ -s "$TMP/ledger.dump" ] || fail "the ledger dump is empty"; ok
+grep -aqF -e leaksig-4e8a1c7f02 -e leaksig-77c0a9d3e5 "$TMP/ledger.dump" \
+    && fail "a quoted signature in the $LEDGER ledger"
 ok
 
-# The ledger holds URLs (it must, to resume) but never a token, and only
-# its owner can read it.
-for f in "$STATE"/jobs.db*; do
-    grep -aqF -- "$FAKE_RUNCOMFY_TOKEN" "$f" && fail "token in $f"
-done
+# The signed URLs of the inputs were sent, never recorded.
+grep -aqF -e getsig-51c3a8f6e4 -e inputsig-3f8a6d2c9e -e putsig-7b1e9d0c2a "$TMP/ledger.dump" \
+    && fail "an input's presigned signature in the $LEDGER ledger"
 ok
-[ "$(command stat -c %a "$STATE")" = 700 ] || fail "state directory is not 0700"; ok
-[ "$(command stat -c %a "$STATE/jobs.db")" = 600 ] || fail "ledger is not 0600"; ok
+
+# The ledger holds the outputs' URLs (it must, to resume) but never a token,
+# and only its owner can read it.
+grep -aqF -e "$FAKE_RUNCOMFY_TOKEN" -e "$FAKE_COMETAPI_TOKEN" "$TMP/ledger.dump" \
+    && fail "token in the $LEDGER ledger"
+ok
+grep -aqF "$RID" "$TMP/ledger.dump" \
+    || fail "the dump does not hold the ledger (no $RID)"; ok
+if [ "$LEDGER" = sqlite ]; then
+    [ "$(command stat -c %a "$STATE")" = 700 ] || fail "state directory is not 0700"; ok
+    [ "$(command stat -c %a "$STATE/jobs.db")" = 600 ] || fail "ledger is not 0600"; ok
+fi
 done_tests

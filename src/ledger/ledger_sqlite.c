@@ -10,7 +10,8 @@
  *
  * Locks that must outlive a transaction (held across an HTTP request) are
  * POSIX record locks on bytes of jobs.lock: they vanish with the process
- * that held them, whatever killed it.
+ * that held them, whatever killed it. (On one machine that is the best
+ * lease there is: it expires the instant its holder dies.)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,14 +26,15 @@
 
 #include "ledger.h"
 
-#define PF__LEDGER_VERSION 1
 #define PF__BUSY_MS 30000
 
-struct pf__ledger {
+struct sq {
+    struct pf__ledger base;     /* first: the interface's view */
     pf_ctx *ctx;
     sqlite3 *db;
     int lock_fd;
     char *path;
+    char id[40];                /* settings' ledger_id */
 };
 
 static const char schema_sql[] =
@@ -69,154 +71,31 @@ static const char schema_sql[] =
     " state TEXT NOT NULL,"
     " detail TEXT);";
 
+/* Version 2 (issue 13): keys claimed in one statement, the worker that
+ * downloaded an output, imported jobs' origins, settings, a version table
+ * that an older preflight reads to refuse what it does not know. */
+static const char schema_v2_sql[] =
+    "ALTER TABLE jobs ADD COLUMN origin TEXT;"
+    "CREATE UNIQUE INDEX jobs_by_origin ON jobs(origin);"
+    "ALTER TABLE outputs ADD COLUMN worker TEXT;"
+    "CREATE TABLE claims (key TEXT PRIMARY KEY, job INTEGER NOT NULL REFERENCES jobs(id));"
+    "INSERT INTO claims SELECT key, MAX(id) FROM jobs WHERE state NOT IN "
+    " ('failed', 'cancelled', 'rejected') GROUP BY key;"
+    "CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "INSERT INTO settings VALUES ('ledger_id', lower(hex(randomblob(16)))),"
+    " ('lease_s', '300');"
+    "CREATE TABLE preflight_schema (version INTEGER NOT NULL);"
+    "INSERT INTO preflight_schema VALUES (2);"
+    "PRAGMA user_version=2;";
+
 /* How far along a state is: a state is never replaced by an earlier one. */
 #define RANK_SQL(col)                                                        \
     "(CASE " col " WHEN 'submitting' THEN 0 WHEN 'in_queue' THEN 1 "         \
     "WHEN 'in_progress' THEN 2 ELSE 3 END)"
 
-static const char *const state_names[] = {
-    "submitting", "in_queue", "in_progress", "completed", "failed",
-    "cancelled", "outcome_unknown", "rejected"
-};
-
-const char *pf_job_state_name(pf_job_state s)
-{
-    if ((unsigned)s >= sizeof state_names / sizeof state_names[0])
-        return "unknown";
-    return state_names[s];
-}
-
-int pf_job_state_is_final(pf_job_state s)
-{
-    return s >= PF_JOB_COMPLETED;
-}
-
-static pf_job_state state_from(const char *name)
-{
-    for (size_t i = 0; name && i < sizeof state_names / sizeof state_names[0]; i++)
-        if (strcmp(state_names[i], name) == 0)
-            return (pf_job_state)i;
-    return PF_JOB_UNKNOWN;
-}
-
-pf_media_kind pf__ledger_kind(const char *name)
-{
-    if (!name)
-        return PF_MEDIA_UNKNOWN;
-    if (strcmp(name, "image") == 0)
-        return PF_MEDIA_IMAGE;
-    if (strcmp(name, "video") == 0)
-        return PF_MEDIA_VIDEO;
-    if (strcmp(name, "audio") == 0)
-        return PF_MEDIA_AUDIO;
-    return PF_MEDIA_UNKNOWN;
-}
-
-static const char *kind_text(pf_media_kind k)
-{
-    return k == PF_MEDIA_UNKNOWN ? NULL : pf_media_kind_name(k);
-}
-
-/* ---- job memory ---------------------------------------------------------- */
-
-pf_job *pf__job_new(void)
-{
-    pf_job *job = calloc(1, sizeof *job);
-
-    if (job)
-        job->queue_position = -1;
-    return job;
-}
-
-int pf__job_set(char **field, const char *value)
-{
-    char *copy = NULL;
-
-    if (value && !(copy = strdup(value)))
-        return -1;
-    free(*field);
-    *field = copy;
-    return 0;
-}
-
-void pf__job_clear_outputs(pf_job *job)
-{
-    for (size_t i = 0; i < job->noutputs; i++) {
-        free(job->outputs[i].url);
-        free(job->outputs[i].redacted);
-        free(job->outputs[i].path);
-        free(job->outputs[i].sha256);
-    }
-    free(job->outputs);
-    job->outputs = NULL;
-    job->noutputs = 0;
-}
-
-/* Points each output's public view at its strings (after a realloc moved
- * them, or after a field changed). */
-static void refresh_views(pf_job *job)
-{
-    for (size_t i = 0; i < job->noutputs; i++) {
-        struct pf__job_output *o = &job->outputs[i];
-
-        o->pub.url = o->redacted;
-        o->pub.path = o->path;
-        o->pub.sha256 = o->sha256;
-    }
-}
-
-pf_err pf__job_add_output(pf_job *job, const char *url, pf_media_kind kind)
-{
-    struct pf__job_output *grown, *o;
-    char redacted[2048];
-
-    grown = realloc(job->outputs, (job->noutputs + 1) * sizeof *grown);
-    if (!grown)
-        return PF_ENOMEM;
-    job->outputs = grown;
-    o = &grown[job->noutputs];
-    memset(o, 0, sizeof *o);
-    pf__redact_url(redacted, sizeof redacted, url);
-    if (!(o->url = strdup(url)) || !(o->redacted = strdup(redacted))) {
-        free(o->url);
-        free(o->redacted);
-        return PF_ENOMEM;
-    }
-    o->pub.kind = kind;
-    o->pub.size = -1;
-    job->noutputs++;
-    refresh_views(job);
-    return PF_OK;
-}
-
-void pf_job_free(pf_job *job)
-{
-    if (!job)
-        return;
-    pf__job_clear_outputs(job);
-    free(job->provider);
-    free(job->model);
-    free(job->base_url);
-    free(job->body);
-    free(job->meta);
-    free(job->request_id);
-    free(job->error);
-    free(job->outdir);
-    free(job);
-}
-
-void pf_job_list_free(pf_job **jobs, size_t count)
-{
-    if (!jobs)
-        return;
-    for (size_t i = 0; i < count; i++)
-        pf_job_free(jobs[i]);
-    free(jobs);
-}
-
 /* ---- opening ------------------------------------------------------------- */
 
-static pf_err db_error(struct pf__ledger *l, const char *what)
+static pf_err db_error(struct sq *l, const char *what)
 {
     int code = l->db ? sqlite3_errcode(l->db) : SQLITE_ERROR;
     pf_err err = code == SQLITE_NOMEM ? PF_ENOMEM
@@ -226,17 +105,94 @@ static pf_err db_error(struct pf__ledger *l, const char *what)
                      l->db ? sqlite3_errmsg(l->db) : "cannot open");
 }
 
-static pf_err exec(struct pf__ledger *l, const char *sql)
+static pf_err exec(struct sq *l, const char *sql)
 {
     if (sqlite3_exec(l->db, sql, NULL, NULL, NULL) != SQLITE_OK)
         return db_error(l, "cannot prepare the ledger");
     return PF_OK;
 }
 
-pf_err pf__ledger_open(pf_ctx *ctx, const char *dir, struct pf__ledger **out)
+/* The schema's version: the version table's, else user_version (1 for a
+ * ledger older than the table, 0 for a new file). */
+static pf_err schema_version(struct sq *l, int *version)
 {
-    struct pf__ledger *l = calloc(1, sizeof *l);
-    char *lock_path = NULL;
+    sqlite3_stmt *st = NULL;
+    int has_table = 0;
+
+    *version = 0;
+    if (sqlite3_prepare_v2(l->db, "SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                           "AND name = 'preflight_schema'", -1, &st, NULL) != SQLITE_OK)
+        return db_error(l, "cannot read the ledger");
+    has_table = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (sqlite3_prepare_v2(l->db, has_table ? "SELECT MAX(version) FROM preflight_schema"
+                           : "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return db_error(l, "cannot read the ledger");
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return PF_OK;
+}
+
+static pf_err read_settings(struct sq *l)
+{
+    sqlite3_stmt *st = NULL;
+
+    if (sqlite3_prepare_v2(l->db, "SELECT name, value FROM settings", -1, &st,
+                           NULL) != SQLITE_OK)
+        return db_error(l, "cannot read the ledger");
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        const char *value = (const char *)sqlite3_column_text(st, 1);
+
+        if (!name || !value)
+            continue;
+        if (strcmp(name, "ledger_id") == 0)
+            pf__strlcpy(l->id, value, sizeof l->id);
+        else if (strcmp(name, "lease_s") == 0 && atoi(value) > 0)
+            l->base.lease_s = atoi(value);
+    }
+    sqlite3_finalize(st);
+    return PF_OK;
+}
+
+/* Creates or migrates the schema inside one immediate transaction, so two
+ * processes opening a new ledger at once do it once. */
+static pf_err prepare_schema(struct sq *l)
+{
+    int version;
+    pf_err rc;
+
+    if ((rc = exec(l, "BEGIN IMMEDIATE")))
+        return rc;
+    if ((rc = schema_version(l, &version)))
+        goto fail;
+    if (version > PF__LEDGER_SCHEMA) {
+        rc = pf__error(l->ctx, PF_EUSAGE, "%s: the ledger's schema is version %d, newer "
+                       "than this preflight's (%d): upgrade preflight to use it; nothing "
+                       "was written", l->path, version, PF__LEDGER_SCHEMA);
+        goto fail;
+    }
+    if ((version < 1 && (rc = exec(l, schema_sql))) ||
+        (version < 2 && (rc = exec(l, schema_v2_sql))))
+        goto fail;
+    if ((rc = exec(l, "COMMIT")))
+        goto fail;
+    l->base.schema = version > 2 ? version : 2;
+    return read_settings(l);
+fail:
+    sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+static const struct pf__ledger_ops sqlite_ops;
+static void sq_close(struct pf__ledger *base);
+
+pf_err pf__sqlite_open(pf_ctx *ctx, const char *path, struct pf__ledger **out)
+{
+    struct sq *l = calloc(1, sizeof *l);
+    char *lock_path = NULL, *dir = NULL, *slash;
+    size_t n = strlen(path);
     int fd = -1;
     pf_err rc;
 
@@ -245,14 +201,23 @@ pf_err pf__ledger_open(pf_ctx *ctx, const char *dir, struct pf__ledger **out)
         return pf__error(ctx, PF_ENOMEM, "out of memory");
     l->ctx = ctx;
     l->lock_fd = -1;
-    /* 0700 for the directories it creates: the ledger holds the URLs a job
-     * was given, presigned ones included. */
-    if ((rc = pf__mkdir_p(ctx, dir, 0700, "state directory")))
+    if ((rc = pf__ledger_init_base(&l->base, &sqlite_ops, ctx)))
         goto out;
-    if (!(l->path = pf__asprintf("%s/jobs.db", dir)) ||
-        !(lock_path = pf__asprintf("%s/jobs.lock", dir))) {
+    /* jobs.db's locks are in jobs.lock beside it, as they always were. */
+    if (!(l->path = strdup(path)) || !(l->base.where = strdup(path)) ||
+        !(dir = strdup(path)) ||
+        !(lock_path = n > 3 && strcmp(path + n - 3, ".db") == 0
+                    ? pf__asprintf("%.*s.lock", (int)(n - 3), path)
+                    : pf__asprintf("%s.lock", path))) {
         rc = pf__error(ctx, PF_ENOMEM, "out of memory");
         goto out;
+    }
+    /* 0700 for the directories it creates: the ledger holds the URLs a job
+     * was given, presigned ones included. */
+    if ((slash = strrchr(dir, '/')) && slash != dir) {
+        *slash = '\0';
+        if ((rc = pf__mkdir_p(ctx, dir, 0700, "state directory")))
+            goto out;
     }
     /* Created here, not by SQLite, so that it is private from the first
      * byte; SQLite gives its -wal and -shm files the same mode. */
@@ -275,39 +240,29 @@ pf_err pf__ledger_open(pf_ctx *ctx, const char *dir, struct pf__ledger **out)
     if ((rc = exec(l, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                       "PRAGMA foreign_keys=ON;")))
         goto out;
-    /* Two processes may create the tables at once: IF NOT EXISTS inside
-     * one immediate transaction makes the second a no-op. */
-    if ((rc = exec(l, "BEGIN IMMEDIATE")))
+    if ((rc = prepare_schema(l)))
         goto out;
-    if ((rc = exec(l, schema_sql)) ||
-        (rc = exec(l, "PRAGMA user_version=1"))) {
-        sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
-        goto out;
-    }
-    if ((rc = exec(l, "COMMIT")))
-        goto out;
-    *out = l;
+    *out = &l->base;
     l = NULL;
 out:
     free(lock_path);
-    pf__ledger_close(l);
+    free(dir);
+    sq_close(l ? &l->base : NULL);
     return rc;
 }
 
-void pf__ledger_close(struct pf__ledger *l)
+static void sq_close(struct pf__ledger *base)
 {
+    struct sq *l = (struct sq *)base;
+
     if (!l)
         return;
     sqlite3_close(l->db);
     if (l->lock_fd >= 0)
         close(l->lock_fd);
     free(l->path);
+    pf__ledger_free_base(&l->base);
     free(l);
-}
-
-const char *pf__ledger_path(const struct pf__ledger *l)
-{
-    return l->path;
 }
 
 /* ---- locks --------------------------------------------------------------- */
@@ -323,8 +278,9 @@ static off_t lock_offset(const char *name)
     return (off_t)(h & 0x3fffffff);
 }
 
-pf_err pf__ledger_lock(struct pf__ledger *l, const char *name, int wait)
+static pf_err sq_lock(struct pf__ledger *ledger, const char *name, int wait)
 {
+    struct sq *l = (struct sq *)ledger;
     struct flock fl;
 
     memset(&fl, 0, sizeof fl);
@@ -347,8 +303,9 @@ pf_err pf__ledger_lock(struct pf__ledger *l, const char *name, int wait)
     return PF_OK;
 }
 
-void pf__ledger_unlock(struct pf__ledger *l, const char *name)
+static void sq_unlock(struct pf__ledger *ledger, const char *name)
 {
+    struct sq *l = (struct sq *)ledger;
     struct flock fl;
 
     memset(&fl, 0, sizeof fl);
@@ -361,7 +318,7 @@ void pf__ledger_unlock(struct pf__ledger *l, const char *name)
 
 /* ---- reading ------------------------------------------------------------- */
 
-static pf_err prepare(struct pf__ledger *l, const char *sql, sqlite3_stmt **st)
+static pf_err prepare(struct sq *l, const char *sql, sqlite3_stmt **st)
 {
     if (sqlite3_prepare_v2(l->db, sql, -1, st, NULL) != SQLITE_OK) {
         *st = NULL;
@@ -390,7 +347,7 @@ static pf_err read_row(sqlite3_stmt *st, pf_job *job)
         col_set(&job->meta, st, 6) || col_set(&job->request_id, st, 8) ||
         col_set(&job->error, st, 10) || col_set(&job->outdir, st, 11))
         return PF_ENOMEM;
-    job->state = state_from((const char *)sqlite3_column_text(st, 7));
+    job->state = pf__ledger_state((const char *)sqlite3_column_text(st, 7));
     job->queue_position = sqlite3_column_type(st, 9) == SQLITE_NULL
                         ? -1 : sqlite3_column_int(st, 9);
     job->outputs_known = sqlite3_column_int(st, 12);
@@ -399,14 +356,14 @@ static pf_err read_row(sqlite3_stmt *st, pf_job *job)
     return PF_OK;
 }
 
-static pf_err read_outputs(struct pf__ledger *l, pf_job *job)
+static pf_err read_outputs(struct sq *l, pf_job *job)
 {
     sqlite3_stmt *st = NULL;
     pf_err rc;
     int step;
 
     pf__job_clear_outputs(job);
-    if ((rc = prepare(l, "SELECT url, kind, path, size, sha256 FROM outputs "
+    if ((rc = prepare(l, "SELECT url, kind, path, size, sha256, worker FROM outputs "
                          "WHERE job = ? ORDER BY idx", &st)))
         return rc;
     sqlite3_bind_int64(st, 1, job->id);
@@ -419,7 +376,8 @@ static pf_err read_outputs(struct pf__ledger *l, pf_job *job)
             goto out;
         }
         o = &job->outputs[job->noutputs - 1];
-        if (col_set(&o->path, st, 2) || col_set(&o->sha256, st, 4)) {
+        if (col_set(&o->path, st, 2) || col_set(&o->sha256, st, 4) ||
+            col_set(&o->worker, st, 5)) {
             rc = pf__error(l->ctx, PF_ENOMEM, "out of memory");
             goto out;
         }
@@ -428,14 +386,14 @@ static pf_err read_outputs(struct pf__ledger *l, pf_job *job)
     }
     if (step != SQLITE_DONE)
         rc = db_error(l, "cannot read the ledger");
-    refresh_views(job);
+    pf__job_refresh_views(job);
 out:
     sqlite3_finalize(st);
     return rc;
 }
 
 /* Runs a prepared query that selects JOB_COLUMNS and collects its rows. */
-static pf_err collect(struct pf__ledger *l, sqlite3_stmt *st, pf_job ***out,
+static pf_err collect(struct sq *l, sqlite3_stmt *st, pf_job ***out,
                       size_t *count)
 {
     pf_job **list = NULL;
@@ -477,7 +435,7 @@ out:
 }
 
 /* The one job a query selects, or PF_ENOENT (no message) when none. */
-static pf_err collect_one(struct pf__ledger *l, sqlite3_stmt *st, pf_job **out)
+static pf_err collect_one(struct sq *l, sqlite3_stmt *st, pf_job **out)
 {
     pf_job **list = NULL;
     size_t n = 0;
@@ -494,8 +452,9 @@ static pf_err collect_one(struct pf__ledger *l, sqlite3_stmt *st, pf_job **out)
     return rc;
 }
 
-pf_err pf__ledger_find_key(struct pf__ledger *l, const char *key, pf_job **out)
+static pf_err sq_find_key(struct pf__ledger *ledger, const char *key, pf_job **out)
 {
+    struct sq *l = (struct sq *)ledger;
     sqlite3_stmt *st = NULL;
     pf_err rc;
 
@@ -510,8 +469,9 @@ pf_err pf__ledger_find_key(struct pf__ledger *l, const char *key, pf_job **out)
     return rc == PF_ENOENT ? PF_OK : rc;
 }
 
-pf_err pf__ledger_get_id(struct pf__ledger *l, int64_t id, pf_job **out)
+static pf_err sq_get_id(struct pf__ledger *ledger, int64_t id, pf_job **out)
 {
+    struct sq *l = (struct sq *)ledger;
     sqlite3_stmt *st = NULL;
     pf_err rc;
 
@@ -523,9 +483,10 @@ pf_err pf__ledger_get_id(struct pf__ledger *l, int64_t id, pf_job **out)
     return rc;
 }
 
-pf_err pf__ledger_get_request(struct pf__ledger *l, const char *request_id,
+static pf_err sq_get_request(struct pf__ledger *ledger, const char *request_id,
                               pf_job **out)
 {
+    struct sq *l = (struct sq *)ledger;
     sqlite3_stmt *st = NULL;
     pf_err rc;
 
@@ -538,9 +499,10 @@ pf_err pf__ledger_get_request(struct pf__ledger *l, const char *request_id,
     return rc;
 }
 
-pf_err pf__ledger_list(struct pf__ledger *l, int unfinished, size_t limit,
+static pf_err sq_list(struct pf__ledger *ledger, int unfinished, size_t limit,
                        pf_job ***out, size_t *count)
 {
+    struct sq *l = (struct sq *)ledger;
     sqlite3_stmt *st = NULL;
     pf_err rc;
 
@@ -559,26 +521,6 @@ pf_err pf__ledger_list(struct pf__ledger *l, int unfinished, size_t limit,
     return rc;
 }
 
-pf_err pf__ledger_reload(struct pf__ledger *l, pf_job *job)
-{
-    pf_job *fresh = NULL;
-    pf_err rc = pf__ledger_get_id(l, job->id, &fresh);
-    pf_job tmp;
-
-    if (rc == PF_ENOENT)
-        return pf__error(l->ctx, PF_EIO, "%s: job %lld vanished from the ledger",
-                         l->path, (long long)job->id);
-    if (rc)
-        return rc;
-    /* Swap contents so the caller's pointer stays valid. */
-    fresh->reused = job->reused;
-    tmp = *job;
-    *job = *fresh;
-    *fresh = tmp;
-    pf_job_free(fresh);
-    return PF_OK;
-}
-
 /* ---- writing ------------------------------------------------------------- */
 
 static int64_t now(void)
@@ -594,14 +536,14 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
         sqlite3_bind_null(st, i);
 }
 
-static pf_err step_done(struct pf__ledger *l, sqlite3_stmt *st)
+static pf_err step_done(struct sq *l, sqlite3_stmt *st)
 {
     if (sqlite3_step(st) != SQLITE_DONE)
         return db_error(l, "cannot write to the ledger");
     return PF_OK;
 }
 
-static pf_err add_event(struct pf__ledger *l, int64_t id, const char *state,
+static pf_err add_event(struct sq *l, int64_t id, const char *state,
                         const char *detail)
 {
     sqlite3_stmt *st = NULL;
@@ -619,14 +561,14 @@ static pf_err add_event(struct pf__ledger *l, int64_t id, const char *state,
     return rc;
 }
 
-static pf_err begin(struct pf__ledger *l)
+static pf_err begin(struct sq *l)
 {
     if (sqlite3_exec(l->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return db_error(l, "cannot write to the ledger");
     return PF_OK;
 }
 
-static pf_err finish(struct pf__ledger *l, pf_err rc)
+static pf_err finish(struct sq *l, pf_err rc)
 {
     if (rc) {
         sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
@@ -639,8 +581,46 @@ static pf_err finish(struct pf__ledger *l, pf_err rc)
     return rc;
 }
 
-pf_err pf__ledger_insert(struct pf__ledger *l, pf_job *job)
+/* Claims job's key for it inside the caller's transaction: one statement,
+ * so no second process can slip between a look and a write. PF_EEXIST (no
+ * message) with the holder's id when a live job holds it. */
+static pf_err claim(struct sq *l, const pf_job *job, int replace, int64_t *holder)
 {
+    sqlite3_stmt *st = NULL;
+    pf_err rc;
+    int step;
+
+    if ((rc = prepare(l, "INSERT INTO claims (key, job) VALUES (?, ?) ON CONFLICT (key) "
+                         "DO UPDATE SET job = excluded.job WHERE ? OR (SELECT state FROM "
+                         "jobs WHERE id = claims.job) IN ('failed', 'cancelled', 'rejected') "
+                         "RETURNING job", &st)))
+        return rc;
+    sqlite3_bind_text(st, 1, job->key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, job->id);
+    sqlite3_bind_int(st, 3, replace != 0);
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        step = sqlite3_step(st);
+    else if (step == SQLITE_DONE)
+        rc = PF_EEXIST;
+    if (step != SQLITE_DONE)
+        rc = db_error(l, "cannot write to the ledger");
+    sqlite3_finalize(st);
+    if (rc != PF_EEXIST)
+        return rc;
+    if (!(rc = prepare(l, "SELECT job FROM claims WHERE key = ?", &st))) {
+        sqlite3_bind_text(st, 1, job->key, -1, SQLITE_STATIC);
+        *holder = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        sqlite3_finalize(st);
+        rc = PF_EEXIST;
+    }
+    return rc;
+}
+
+static pf_err sq_insert(struct pf__ledger *ledger, pf_job *job, int replace,
+                        int64_t *holder)
+{
+    struct sq *l = (struct sq *)ledger;
     sqlite3_stmt *st = NULL;
     const char *state = pf_job_state_name(job->state);
     pf_err rc;
@@ -666,13 +646,18 @@ pf_err pf__ledger_insert(struct pf__ledger *l, pf_job *job)
     sqlite3_finalize(st);
     if (!rc) {
         job->id = sqlite3_last_insert_rowid(l->db);
-        rc = add_event(l, job->id, state, NULL);
+        rc = claim(l, job, replace, holder);
     }
+    if (!rc)
+        rc = add_event(l, job->id, state, NULL);
+    if (rc)
+        job->id = 0;
     return finish(l, rc);
 }
 
-pf_err pf__ledger_update(struct pf__ledger *l, pf_job *job, const char *detail)
+static pf_err sq_update(struct pf__ledger *ledger, pf_job *job, const char *detail)
 {
+    struct sq *l = (struct sq *)ledger;
     sqlite3_stmt *st = NULL;
     const char *state = pf_job_state_name(job->state);
     pf_err rc;
@@ -724,11 +709,12 @@ pf_err pf__ledger_update(struct pf__ledger *l, pf_job *job, const char *detail)
     sqlite3_finalize(st);
     if ((rc = finish(l, rc)))
         return rc;
-    return pf__ledger_reload(l, job);
+    return pf__ledger_reload(&l->base, job);
 }
 
-pf_err pf__ledger_set_outputs(struct pf__ledger *l, pf_job *job)
+static pf_err sq_set_outputs(struct pf__ledger *ledger, pf_job *job)
 {
+    struct sq *l = (struct sq *)ledger;
     sqlite3_stmt *st = NULL;
     pf_err rc;
 
@@ -742,7 +728,7 @@ pf_err pf__ledger_set_outputs(struct pf__ledger *l, pf_job *job)
         sqlite3_bind_int64(st, 1, job->id);
         sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
         sqlite3_bind_text(st, 3, job->outputs[i].url, -1, SQLITE_STATIC);
-        bind_text_or_null(st, 4, kind_text(job->outputs[i].pub.kind));
+        bind_text_or_null(st, 4, pf__ledger_kind_text(job->outputs[i].pub.kind));
         rc = step_done(l, st);
     }
     sqlite3_finalize(st);
@@ -756,11 +742,12 @@ pf_err pf__ledger_set_outputs(struct pf__ledger *l, pf_job *job)
     }
     if ((rc = finish(l, rc)))
         return rc;
-    return pf__ledger_reload(l, job);
+    return pf__ledger_reload(&l->base, job);
 }
 
-pf_err pf__ledger_refresh_urls(struct pf__ledger *l, pf_job *job)
+static pf_err sq_refresh_urls(struct pf__ledger *ledger, pf_job *job)
 {
+    struct sq *l = (struct sq *)ledger;
     sqlite3_stmt *st = NULL;
     pf_err rc;
 
@@ -782,26 +769,185 @@ pf_err pf__ledger_refresh_urls(struct pf__ledger *l, pf_job *job)
         rc = add_event(l, job->id, "urls_refreshed", NULL);
     if ((rc = finish(l, rc)))
         return rc;
-    return pf__ledger_reload(l, job);
+    return pf__ledger_reload(&l->base, job);
 }
 
-pf_err pf__ledger_output_done(struct pf__ledger *l, pf_job *job, size_t i)
+static pf_err sq_output_done(struct pf__ledger *ledger, pf_job *job, size_t i)
 {
+    struct sq *l = (struct sq *)ledger;
     struct pf__job_output *o = &job->outputs[i];
     sqlite3_stmt *st = NULL;
     pf_err rc;
 
-    if ((rc = prepare(l, "UPDATE outputs SET path = ?, size = ?, sha256 = ? "
+    if ((rc = prepare(l, "UPDATE outputs SET path = ?, size = ?, sha256 = ?, worker = ? "
                          "WHERE job = ? AND idx = ?", &st)))
         return rc;
     bind_text_or_null(st, 1, o->path);
     sqlite3_bind_int64(st, 2, o->pub.size);
     bind_text_or_null(st, 3, o->sha256);
-    sqlite3_bind_int64(st, 4, job->id);
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)i);
+    bind_text_or_null(st, 4, o->worker);
+    sqlite3_bind_int64(st, 5, job->id);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)i);
     rc = step_done(l, st);
     sqlite3_finalize(st);
     if (!rc)
         rc = add_event(l, job->id, "downloaded", o->path);
     return rc;
 }
+
+/* ---- the ledger as a whole ------------------------------------------------ */
+
+static void sq_holder(struct pf__ledger *ledger, const char *name, char *buf, size_t size)
+{
+    struct sq *l = (struct sq *)ledger;
+    struct flock fl;
+
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = lock_offset(name);
+    fl.l_len = 1;
+    if (fcntl(l->lock_fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK && fl.l_pid > 0)
+        snprintf(buf, size, "preflight process %ld on this machine", (long)fl.l_pid);
+    else
+        snprintf(buf, size, "another preflight process on this machine");
+}
+
+static pf_err sq_counts(struct pf__ledger *ledger, cJSON *into)
+{
+    struct sq *l = (struct sq *)ledger;
+    sqlite3_stmt *st = NULL;
+    cJSON *states = cJSON_AddObjectToObject(into, "states");
+    double total = 0;
+    pf_err rc;
+
+    if (!states)
+        return pf__error(l->ctx, PF_ENOMEM, "out of memory");
+    if ((rc = prepare(l, "SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state",
+                      &st)))
+        return rc;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        double n = (double)sqlite3_column_int64(st, 1);
+
+        cJSON_AddNumberToObject(states, (const char *)sqlite3_column_text(st, 0), n);
+        total += n;
+    }
+    sqlite3_finalize(st);
+    cJSON_AddNumberToObject(into, "jobs", total);
+    if ((rc = prepare(l, "SELECT COUNT(*), COUNT(path) FROM outputs", &st)))
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        cJSON_AddNumberToObject(into, "outputs", (double)sqlite3_column_int64(st, 0));
+        cJSON_AddNumberToObject(into, "downloaded", (double)sqlite3_column_int64(st, 1));
+    }
+    sqlite3_finalize(st);
+    /* Kernel locks: none to count, and none outlives its process. */
+    cJSON_AddNullToObject(into, "leases");
+    return PF_OK;
+}
+
+static const char *sq_id(struct pf__ledger *ledger)
+{
+    return ((struct sq *)ledger)->id;
+}
+
+static pf_err sq_import_job(struct pf__ledger *ledger, const pf_job *job,
+                            const char *origin, int *added)
+{
+    struct sq *l = (struct sq *)ledger;
+    sqlite3_stmt *st = NULL;
+    int64_t id = 0, none;
+    pf_err rc;
+    int step;
+
+    *added = 0;
+    if ((rc = begin(l)))
+        return rc;
+    if ((rc = prepare(l, "INSERT INTO jobs (key, provider, model, base_url, body, meta, "
+                         "state, request_id, queue_position, error, outdir, outputs_known, "
+                         "created, updated, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                         "?, ?, ?, ?, ?) ON CONFLICT (origin) DO NOTHING RETURNING id", &st)))
+        return finish(l, rc);
+    sqlite3_bind_text(st, 1, job->key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, job->provider, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, job->model, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, job->base_url, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, job->body, -1, SQLITE_STATIC);
+    bind_text_or_null(st, 6, job->meta);
+    sqlite3_bind_text(st, 7, pf_job_state_name(job->state), -1, SQLITE_STATIC);
+    bind_text_or_null(st, 8, job->request_id);
+    if (job->queue_position >= 0)
+        sqlite3_bind_int(st, 9, job->queue_position);
+    else
+        sqlite3_bind_null(st, 9);
+    bind_text_or_null(st, 10, job->error);
+    bind_text_or_null(st, 11, job->outdir);
+    sqlite3_bind_int(st, 12, job->outputs_known);
+    sqlite3_bind_int64(st, 13, job->created);
+    sqlite3_bind_int64(st, 14, job->updated);
+    sqlite3_bind_text(st, 15, origin, -1, SQLITE_STATIC);
+    if ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        id = sqlite3_column_int64(st, 0);
+        step = sqlite3_step(st);
+    }
+    if (step != SQLITE_DONE)
+        rc = db_error(l, "cannot write to the ledger");
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc || !id)
+        return finish(l, rc);
+    if ((rc = prepare(l, "INSERT INTO outputs (job, idx, url, kind, path, size, sha256, "
+                         "worker) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", &st)))
+        return finish(l, rc);
+    for (size_t i = 0; i < job->noutputs && !rc; i++) {
+        const struct pf__job_output *o = &job->outputs[i];
+
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
+        sqlite3_bind_text(st, 3, o->url, -1, SQLITE_STATIC);
+        bind_text_or_null(st, 4, pf__ledger_kind_text(o->pub.kind));
+        bind_text_or_null(st, 5, o->path);
+        if (o->pub.size >= 0)
+            sqlite3_bind_int64(st, 6, o->pub.size);
+        else
+            sqlite3_bind_null(st, 6);
+        bind_text_or_null(st, 7, o->sha256);
+        bind_text_or_null(st, 8, o->worker);
+        rc = step_done(l, st);
+    }
+    sqlite3_finalize(st);
+    if (!rc && job->state != PF_JOB_FAILED && job->state != PF_JOB_CANCELLED &&
+        job->state != PF_JOB_REJECTED) {
+        pf_job copy = *job;
+
+        copy.id = id;
+        if ((rc = claim(l, &copy, 0, &none)) == PF_EEXIST)
+            rc = PF_OK;
+    }
+    if (!rc)
+        rc = add_event(l, id, "imported", origin);
+    if (!rc)
+        *added = 1;
+    return finish(l, rc);
+}
+
+static pf_err sq_set_lease(struct pf__ledger *ledger, int seconds)
+{
+    struct sq *l = (struct sq *)ledger;
+    sqlite3_stmt *st = NULL;
+    pf_err rc;
+
+    if ((rc = prepare(l, "UPDATE settings SET value = ? WHERE name = 'lease_s'", &st)))
+        return rc;
+    sqlite3_bind_int(st, 1, seconds);
+    rc = step_done(l, st);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static const struct pf__ledger_ops sqlite_ops = {
+    "sqlite", sq_close, sq_lock, sq_unlock, sq_holder, sq_find_key, sq_insert,
+    sq_update, sq_set_outputs, sq_refresh_urls, sq_output_done, sq_get_id,
+    sq_get_request, sq_list, sq_counts, sq_id, sq_import_job, sq_set_lease,
+};
