@@ -106,6 +106,16 @@ void pf_ctx_interrupt(pf_ctx *ctx);
 typedef void (*pf_log_fn)(void *userdata, const char *line);
 void pf_ctx_set_log(pf_ctx *ctx, pf_log_fn fn, void *userdata);
 
+/* The largest single block libpreflight lets FFmpeg allocate, so that no
+ * input file or data URI can make it reserve more (a hostile MP4 header
+ * claims a sample table of gigabytes). PROCESS-WIDE EFFECT: the first
+ * probe or fix that uses FFmpeg calls av_max_alloc(PF_MAX_ALLOC) and
+ * av_log_set_level(AV_LOG_QUIET) once, and these settings apply to every
+ * user of FFmpeg in the process. A program that needs another ceiling
+ * calls av_max_alloc() itself after its first pf_probe/pf_fix. A refusal
+ * is PF_ELIMIT, with a message naming the file and the limit. */
+#define PF_MAX_ALLOC ((size_t)256 << 20)
+
 /* ---- probing ------------------------------------------------------------ */
 
 typedef enum pf_media_kind {

@@ -29,7 +29,7 @@ static pthread_once_t pf__av_fix_once = PTHREAD_ONCE_INIT;
  * agree on silence. */
 static void pf__av_fix_init(void)
 {
-    av_log_set_level(AV_LOG_QUIET);
+    pf__av_global_init();
 }
 
 struct mem_io {

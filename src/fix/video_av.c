@@ -53,7 +53,7 @@ static pthread_once_t pf__av_video_once = PTHREAD_ONCE_INIT;
 /* A library must not print; the probe and the image fixer say the same. */
 static void pf__av_video_init(void)
 {
-    av_log_set_level(AV_LOG_QUIET);
+    pf__av_global_init();
 }
 
 static int interrupt_cb(void *opaque)

@@ -72,10 +72,29 @@ static void pf__av_log(void *avcl, int level, const char *fmt, va_list vl)
     av_log_default_callback(avcl, level, fmt, vl);
 }
 
-/* A library must not print: silence libavformat once per process. */
-static void pf__av_init(void)
+/* The process-wide libav settings every module that calls libav shares
+ * (the probe here, the image and video fixers): silence, since a library
+ * must not print, and a ceiling on any single av_malloc. The ceiling is
+ * what bounds memory against hostile headers: libavformat's mov demuxer
+ * allocates a sample table from the entry count an stco/stsz box claims
+ * (an 877-byte MP4 asks for 1 GiB), and no demuxer option limits that.
+ * Documented in preflight.h (PF_MAX_ALLOC) as a process-wide effect. */
+static pthread_once_t pf__av_global_once = PTHREAD_ONCE_INIT;
+
+static void pf__av_global_setup(void)
 {
     av_log_set_level(AV_LOG_QUIET);
+    av_max_alloc(PF_MAX_ALLOC);
+}
+
+void pf__av_global_init(void)
+{
+    pthread_once(&pf__av_global_once, pf__av_global_setup);
+}
+
+static void pf__av_init(void)
+{
+    pf__av_global_init();
     av_log_set_callback(pf__av_log);
 }
 
@@ -101,6 +120,17 @@ static int pf__av_over_budget(struct pf__av_io *io)
         return 1;
     }
     return 0;
+}
+
+/* libav says ENOMEM when av_malloc refuses a block over PF_MAX_ALLOC
+ * (a real exhaustion of memory would have failed well before a small
+ * file's header is read): name the file and the limit. */
+static pf_err pf__av_over_alloc(pf_ctx *ctx, const char *name)
+{
+    return pf__error(ctx, PF_ELIMIT,
+                     "%s: refused: its header asks for a single allocation "
+                     "over the %u MiB memory limit", name,
+                     (unsigned)(PF_MAX_ALLOC >> 20));
 }
 
 static int pf__av_interrupt(void *opaque)
@@ -500,6 +530,8 @@ pf_err pf__probe_av(struct pf__source *src, const uint8_t *head,
                                    &opts)) < 0) {
         if (io.io_rc != PF_OK)
             rc = io.io_rc;
+        else if (ret == AVERROR(ENOMEM))
+            rc = pf__av_over_alloc(ctx, src->name);
         else if (iso)
             rc = pf__error(ctx, PF_ECORRUPT,
                            "%s: truncated or corrupt MP4 (%s)", src->name,
@@ -534,6 +566,8 @@ pf_err pf__probe_av(struct pf__source *src, const uint8_t *head,
         if ((ret = avformat_find_stream_info(fmt, stream_opts)) < 0) {
             if (io.io_rc != PF_OK)
                 rc = io.io_rc;
+            else if (ret == AVERROR(ENOMEM))
+                rc = pf__av_over_alloc(ctx, src->name);
             else
                 rc = pf__error(ctx, PF_ECORRUPT, "%s: corrupt %s (%s)",
                                src->name, fmt->iformat->name,
