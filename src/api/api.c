@@ -353,7 +353,8 @@ pf_err pf__api_call(struct pf_jobs *jobs, const pf_job *job, const char *method,
     req.retries = retries;
     /* RunComfy may report an error with HTTP 200. */
     req.fail_on_error_code = 1;
-    rc = pf__http_request(h, &req, reply);
+    rc = jobs->transport ? jobs->transport(jobs->transport_ud, &req, reply)
+                         : pf__http_request(h, &req, reply);
 out:
     wipe(auth);
     free(auth);

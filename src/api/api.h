@@ -59,6 +59,12 @@ struct pf_jobs {
     int poll_ms, poll_max_ms;
     int stall_ms;               /* 0: the HTTP layer's default */
     uint64_t rng;               /* jitter */
+    /* Fuzz targets only (fuzz/fuzz_api.c): answers every pf__api_call in
+     * place of pf__http_request, so a provider's parsers see hostile
+     * replies with no network. NULL in the library's own use. */
+    pf_err (*transport)(void *ud, const struct pf__http_request *req,
+                        struct pf__http_reply *reply);
+    void *transport_ud;
 };
 
 /* The base URL calls for this job go to: the override, else the one it was

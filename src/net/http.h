@@ -251,6 +251,14 @@ pf_err pf__http_request(struct pf__http *h, const struct pf__http_request *req,
  * with the redacted URL otherwise. */
 pf_err pf__http_check_url(pf_ctx *ctx, const char *url);
 
+/* Fuzz targets and tests: reads a raw response header block (a status
+ * line, then "Name: value" lines, as a server sends them) with the header
+ * callbacks pf__http_request uses, and fills the reply's header fields
+ * (status, Content-Length, Content-Range, Content-Type, ETag, Location,
+ * Retry-After) as a transfer would. No network. */
+void pf__http_parse_headers(struct pf__http *h, const char *block, size_t len,
+                            struct pf__http_reply *reply);
+
 /* Frees the reply's body and resets it; accepts a zeroed reply, twice. */
 void pf__http_reply_free(struct pf__http_reply *reply);
 
