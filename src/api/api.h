@@ -75,11 +75,13 @@ const char *pf__api_base(const struct pf_jobs *jobs, const pf_job *job);
  * One authenticated call for a job: "Authorization: Bearer TOKEN", the
  * headers the job recorded from its rules (X-Runway-Version), and
  * Content-Type for a body. retries as in struct pf__http_request (-1: the
- * layer's default). Returns PF_OK for a 2xx whose body is not an API error
+ * layer's default; PF__API_ONCE: one attempt, a failed connect included).
+ * Returns PF_OK for a 2xx whose body is not an API error
  * ({"error_code"} with HTTP 200 is PF_EAPI, said once); otherwise the code
  * and message from the HTTP layer, the reply still filled for the caller to
  * read the provider's own error shape.
  */
+#define PF__API_ONCE (-2)     /* retries: one attempt, even a failed connect */
 pf_err pf__api_call(struct pf_jobs *jobs, const pf_job *job, const char *method,
                     const char *url, const char *body, int retries,
                     struct pf__http_reply *reply);

@@ -383,11 +383,25 @@ static int64_t backoff_ms(pf_jobs *jobs, int attempt)
     return base / 2 + (int64_t)((jobs->rng >> 33) % (uint64_t)(base / 2 + 1));
 }
 
-/* Sends the recorded job's POST and records what became of it. */
+/* 1 when the API's answer (or its absence) proves the POST created
+ * nothing and may be sent again: turned away with 429 or 503, or a
+ * connection that failed before a byte of the request was written. */
+static int turned_away(pf_err rc, const struct pf__http_reply *reply)
+{
+    if (reply->status == 429 || reply->status == 503)
+        return 1;
+    return reply->status < 0 && !reply->sent && rc == PF_ENET;
+}
+
+/* Sends the recorded job's POST and records what became of it. Each time
+ * the API turns it away, the ledger says so (unsent) before the wait, and
+ * again before the next POST (in flight): a process killed while waiting
+ * leaves a job that the next run, 'wait' or 'resume' sends, once, rather
+ * than an "outcome unknown" for a job that never existed. */
 static pf_err send_submission(pf_jobs *jobs, const struct pf__provider *p, pf_job *job)
 {
     struct pf__http_reply reply = { 0 };
-    char *url = NULL, msg[PF__ERRBUF];
+    char *url = NULL, msg[PF__ERRBUF], why[PF__ERRBUF + 96];
     pf_err rc;
     int attempt = 0;
 
@@ -397,20 +411,30 @@ static pf_err send_submission(pf_jobs *jobs, const struct pf__provider *p, pf_jo
         int64_t wait;
 
         pf__http_reply_free(&reply);
-        /* retries 0: the layer repeats a POST only when its connection
-         * failed, i.e. when nothing was sent. */
-        rc = pf__api_call(jobs, job, "POST", url, job->body, 0, &reply);
-        if ((reply.status != 429 && reply.status != 503) ||
-            attempt >= PF__SUBMIT_RETRIES)
+        if (job->unsent && (rc = pf__ledger_set_unsent(jobs->ledger, job, 0,
+                                                       "sending again")))
+            goto out;
+        /* One attempt: the layer must not resend a POST behind our back,
+         * nor even retry a failed connect without the ledger knowing. */
+        rc = pf__api_call(jobs, job, "POST", url, job->body, PF__API_ONCE, &reply);
+        if (!turned_away(rc, &reply) || attempt >= PF__SUBMIT_RETRIES)
             break;
         /* Turned away before any work: safe to ask again, when the API
          * says (a rate limit's window), else after our own backoff. */
         if ((wait = pf__http_retry_after_wait(&reply)) < 0)
             wait = backoff_ms(jobs, attempt);
         attempt++;
-        pf__log(jobs->ctx, "submission answered HTTP %ld, asking again in %.1f s%s",
-                reply.status, (double)wait / 1000,
-                reply.retry_after_ms >= 0 ? " (its Retry-After)" : "");
+        if (reply.status >= 0)
+            snprintf(why, sizeof why, "submission answered HTTP %ld, asking again in "
+                     "%.1f s%s", reply.status, (double)wait / 1000,
+                     reply.retry_after_ms >= 0 ? " (its Retry-After)" : "");
+        else
+            snprintf(why, sizeof why, "submission not sent (%s), trying again in %.1f s",
+                     pf_ctx_error(jobs->ctx), (double)wait / 1000);
+        pf__clear_error(jobs->ctx);
+        if ((rc = pf__ledger_set_unsent(jobs->ledger, job, 1, why)))
+            goto out;
+        pf__log(jobs->ctx, "%s", why);
         if (pf__sleep_ms(jobs->ctx, wait)) {
             rc = pf__error(jobs->ctx, PF_EINTR, "interrupted before the submission "
                            "was accepted: nothing was created");
@@ -524,8 +548,18 @@ pf_err pf_jobs_submit(pf_jobs *jobs, const pf_schema *schema, const pf_report *c
     locked = 1;
     if ((rc = pf__ledger_find_key(jobs->ledger, key, &found)))
         goto out;
-    /* We hold the key's lock, so a job still "submitting" lost its process. */
-    if (found && found->state == PF_JOB_SUBMITTING && (rc = mark_orphan(jobs, found)))
+    /* We hold the key's lock, so a job still "submitting" lost its process:
+     * one the API had turned away is sent now, as that process would
+     * have; one whose POST may have arrived has an unknown outcome. */
+    if (found && found->state == PF_JOB_SUBMITTING && found->unsent && !opts->force) {
+        if ((rc = send_submission(jobs, p, found)))
+            goto out;
+        *out = found;
+        found = NULL;
+        goto out;
+    }
+    if (found && found->state == PF_JOB_SUBMITTING && !found->unsent &&
+        (rc = mark_orphan(jobs, found)))
         goto out;
     if (found && !opts->force) {
         if (found->state == PF_JOB_UNKNOWN) {
@@ -601,7 +635,24 @@ pf_err pf_jobs_list(pf_jobs *jobs, int unfinished_only, size_t limit, pf_job ***
 
 /* A job still "submitting": either another process is sending it right
  * now (leave it), or its process died (it becomes outcome unknown). */
-static pf_err settle_submitting(pf_jobs *jobs, pf_job *job)
+/* Sends a job whose process died while the API had it turned away; the
+ * caller holds the key's lock. */
+static pf_err send_unsent(pf_jobs *jobs, pf_job *job)
+{
+    const struct pf__provider *p = pf__provider_find(job->provider);
+    pf_err rc;
+
+    if (!p)
+        return pf__error(jobs->ctx, PF_EINTERNAL, "job %lld: unknown provider '%s'",
+                         (long long)job->id, job->provider);
+    if ((rc = pf__api_ready(jobs, p)))
+        return rc;
+    pf__log(jobs->ctx, "job %lld was turned away and never sent again: sending it",
+            (long long)job->id);
+    return send_submission(jobs, p, job);
+}
+
+static pf_err settle_submitting(pf_jobs *jobs, pf_job *job, int send)
 {
     char lockname[80];
     pf_err rc;
@@ -612,14 +663,23 @@ static pf_err settle_submitting(pf_jobs *jobs, pf_job *job)
         return PF_OK;
     if (rc)
         return rc;
-    /* Under the lock, re-read: the submitter may have just finished. */
-    if (!(rc = pf__ledger_reload(jobs->ledger, job)) && job->state == PF_JOB_SUBMITTING)
-        rc = mark_orphan(jobs, job);
+    /* Under the lock, re-read: the submitter may have just finished. A job
+     * the API turned away was never created: it waits for 'wait', 'resume'
+     * or a new run to send it (send_unsent), never for a status query. */
+    if (!(rc = pf__ledger_reload(jobs->ledger, job)) &&
+        job->state == PF_JOB_SUBMITTING) {
+        if (job->unsent && send)
+            rc = send_unsent(jobs, job);
+        else if (!job->unsent)
+            rc = mark_orphan(jobs, job);
+    }
     pf__ledger_unlock(jobs->ledger, lockname);
     return rc;
 }
 
-pf_err pf_jobs_refresh(pf_jobs *jobs, pf_job *job)
+/* send: a job turned away by the API whose process is gone is sent (the
+ * wait loop), rather than left for one that will (a status query). */
+static pf_err refresh(pf_jobs *jobs, pf_job *job, int send)
 {
     const struct pf__provider *p = pf__provider_find(job->provider);
     struct pf__poll poll;
@@ -630,7 +690,7 @@ pf_err pf_jobs_refresh(pf_jobs *jobs, pf_job *job)
     if ((rc = pf__ledger_reload(jobs->ledger, job)))
         return rc;
     if (job->state == PF_JOB_SUBMITTING)
-        return settle_submitting(jobs, job);
+        return settle_submitting(jobs, job, send);
     if (pf_job_state_is_final(job->state) &&
         !(job->state == PF_JOB_COMPLETED && !job->outputs_known))
         return PF_OK;
@@ -658,6 +718,11 @@ pf_err pf_jobs_refresh(pf_jobs *jobs, pf_job *job)
             return pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
     }
     return pf__ledger_update(jobs->ledger, job, why ? why : *detail ? detail : NULL);
+}
+
+pf_err pf_jobs_refresh(pf_jobs *jobs, pf_job *job)
+{
+    return refresh(jobs, job, 0);
 }
 
 pf_err pf__jobs_fresh_urls(pf_jobs *jobs, pf_job *job)
@@ -785,7 +850,7 @@ pf_err pf_jobs_wait(pf_jobs *jobs, pf_job *job, const pf_wait_options *opts)
 
         if (jobs->ctx->interrupted)
             return interrupted(jobs, job, opts);
-        rc = pf_jobs_refresh(jobs, job);
+        rc = refresh(jobs, job, 1);
         if (rc == PF_EINTR || jobs->ctx->interrupted)
             return interrupted(jobs, job, opts);
         if (rc && soft_failure(rc) && ++failures < PF__POLL_FAILURES) {

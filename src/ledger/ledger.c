@@ -9,9 +9,15 @@
  * request is being sent" must be on disk before the POST goes out.
  *
  * Locks that must outlive a transaction (held across an HTTP request) are
- * POSIX record locks on bytes of jobs.lock: they vanish with the process
- * that held them, whatever killed it.
+ * open-file-description locks (F_OFD_SETLK) on bytes of jobs.lock: they
+ * vanish with the process that held them, whatever killed it. Classic
+ * POSIX record locks (F_SETLK) would not do: the kernel drops all of a
+ * process's record locks on a file when the process closes *any*
+ * descriptor of that file (SQLite, a test or a library user opening and
+ * closing jobs.lock would silently unlock a submission in flight). An OFD
+ * lock belongs to the one open file description made in pf__ledger_open.
  */
+#define _GNU_SOURCE     /* F_OFD_SETLK (Linux 3.15, glibc 2.20) */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -233,6 +239,20 @@ static pf_err exec(struct pf__ledger *l, const char *sql)
     return PF_OK;
 }
 
+/* Ledgers made before the column existed get it; their rows read 0, "a
+ * POST may be in flight", which is what a submitting row meant then. */
+static pf_err add_unsent_column(struct pf__ledger *l)
+{
+    sqlite3_stmt *st = NULL;
+
+    if (sqlite3_prepare_v2(l->db, "SELECT unsent FROM jobs LIMIT 0", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_finalize(st);
+        return PF_OK;
+    }
+    return exec(l, "ALTER TABLE jobs ADD COLUMN unsent INTEGER NOT NULL DEFAULT 0");
+}
+
 pf_err pf__ledger_open(pf_ctx *ctx, const char *dir, struct pf__ledger **out)
 {
     struct pf__ledger *l = calloc(1, sizeof *l);
@@ -279,7 +299,7 @@ pf_err pf__ledger_open(pf_ctx *ctx, const char *dir, struct pf__ledger **out)
      * one immediate transaction makes the second a no-op. */
     if ((rc = exec(l, "BEGIN IMMEDIATE")))
         goto out;
-    if ((rc = exec(l, schema_sql)) ||
+    if ((rc = exec(l, schema_sql)) || (rc = add_unsent_column(l)) ||
         (rc = exec(l, "PRAGMA user_version=1"))) {
         sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
         goto out;
@@ -332,7 +352,8 @@ pf_err pf__ledger_lock(struct pf__ledger *l, const char *name, int wait)
     fl.l_whence = SEEK_SET;
     fl.l_start = lock_offset(name);
     fl.l_len = 1;
-    while (fcntl(l->lock_fd, wait ? F_SETLKW : F_SETLK, &fl) != 0) {
+    fl.l_pid = 0;           /* required of OFD locks */
+    while (fcntl(l->lock_fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) != 0) {
         if (errno == EINTR) {
             if (l->ctx->interrupted)
                 return pf__error(l->ctx, PF_EINTR, "interrupted while waiting "
@@ -356,7 +377,7 @@ void pf__ledger_unlock(struct pf__ledger *l, const char *name)
     fl.l_whence = SEEK_SET;
     fl.l_start = lock_offset(name);
     fl.l_len = 1;
-    fcntl(l->lock_fd, F_SETLK, &fl);
+    fcntl(l->lock_fd, F_OFD_SETLK, &fl);
 }
 
 /* ---- reading ------------------------------------------------------------- */
@@ -376,7 +397,8 @@ static int col_set(char **field, sqlite3_stmt *st, int col)
 }
 
 #define JOB_COLUMNS "id, key, provider, model, base_url, body, meta, state, " \
-    "request_id, queue_position, error, outdir, outputs_known, created, updated"
+    "request_id, queue_position, error, outdir, outputs_known, created, updated, " \
+    "unsent"
 
 /* Fills job from a row of JOB_COLUMNS; outputs are read separately. */
 static pf_err read_row(sqlite3_stmt *st, pf_job *job)
@@ -396,6 +418,7 @@ static pf_err read_row(sqlite3_stmt *st, pf_job *job)
     job->outputs_known = sqlite3_column_int(st, 12);
     job->created = sqlite3_column_int64(st, 13);
     job->updated = sqlite3_column_int64(st, 14);
+    job->unsent = sqlite3_column_int(st, 15);
     return PF_OK;
 }
 
@@ -722,6 +745,29 @@ pf_err pf__ledger_update(struct pf__ledger *l, pf_job *job, const char *detail)
     sqlite3_bind_int(st, 10, rank);
     rc = step_done(l, st);
     sqlite3_finalize(st);
+    if ((rc = finish(l, rc)))
+        return rc;
+    return pf__ledger_reload(l, job);
+}
+
+pf_err pf__ledger_set_unsent(struct pf__ledger *l, pf_job *job, int unsent,
+                             const char *detail)
+{
+    sqlite3_stmt *st = NULL;
+    pf_err rc;
+
+    if ((rc = begin(l)))
+        return rc;
+    if ((rc = prepare(l, "UPDATE jobs SET unsent = ?, updated = ? WHERE id = ? AND "
+                         "state = 'submitting'", &st)))
+        return finish(l, rc);
+    sqlite3_bind_int(st, 1, unsent != 0);
+    sqlite3_bind_int64(st, 2, now());
+    sqlite3_bind_int64(st, 3, job->id);
+    rc = step_done(l, st);
+    sqlite3_finalize(st);
+    if (!rc && sqlite3_changes(l->db) == 1 && detail)
+        rc = add_event(l, job->id, "submitting", detail);
     if ((rc = finish(l, rc)))
         return rc;
     return pf__ledger_reload(l, job);

@@ -41,6 +41,10 @@ struct pf_job {
     size_t noutputs;
     int outputs_known;          /* the result was read (possibly empty) */
     int reused;                 /* not stored: set by pf_jobs_submit */
+    int unsent;                 /* submitting, and no POST of it is in
+                                 * flight: each one sent so far was turned
+                                 * away (429, 503, refused connection) and
+                                 * created nothing, so it may be sent again */
 };
 
 struct pf__ledger;
@@ -76,6 +80,14 @@ pf_err pf__ledger_insert(struct pf__ledger *l, pf_job *job);
  * different one: the ledger's wins, and job shows it. detail goes with the
  * event (may be NULL). */
 pf_err pf__ledger_update(struct pf__ledger *l, pf_job *job, const char *detail);
+
+/* Says whether a submitting job has a POST in flight (unsent 0, before
+ * each POST) or none (unsent 1, once the API turned it away and before
+ * waiting to ask again), with detail as an event. Written before the wait
+ * so that a process killed in it leaves a job the next run sends, not an
+ * "outcome unknown". No-op for a job past submitting. Reloads the job. */
+pf_err pf__ledger_set_unsent(struct pf__ledger *l, pf_job *job, int unsent,
+                             const char *detail);
 
 /* Records the outputs' URLs and kinds (those already recorded keep their
  * download facts) and marks the result as read. */

@@ -166,7 +166,10 @@ struct pf__http_request {
      * PUT and DELETE, 0 for POST (a POST is retried only when the caller
      * knows it is safe: an idempotency guard, or no request was sent). */
     int retries;
-    /* A failed connect (nothing was sent) is retried even for a POST. */
+    /* A failed connect (nothing was sent) is retried even for a POST,
+     * unless this is set: then it is returned (reply->sent 0), for a
+     * caller that records why before it waits and asks again itself. */
+    int no_unsent_retry;
 
     /* Called as the body goes out or comes in, at most ~10 times a second;
      * total -1 when unknown. Return non-zero to abort (PF_EINTR). */

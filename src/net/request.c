@@ -952,8 +952,8 @@ pf_err pf__http_request(struct pf__http *h, const struct pf__http_request *req,
         /* Bytes already written to a pipe cannot be taken back. */
         if (x.sink_len > 0 && x.sink_start < 0)
             break;
-        if (attempt > (fate == PF__REQ_RETRY_UNSENT && retries < PF__REQ_RETRIES
-                           ? PF__REQ_RETRIES : retries))
+        if (attempt > (fate == PF__REQ_RETRY_UNSENT && retries < PF__REQ_RETRIES &&
+                       !req->no_unsent_retry ? PF__REQ_RETRIES : retries))
             break;
         wait = pf__req_backoff_ms(h->ctx, attempt, x.retry_after_ms);
         pf__log(h->ctx, "http: %s %s: retrying in %.1f s", x.method, h->name,
