@@ -837,9 +837,13 @@ pf_err pf__ledger_output_done(struct pf__ledger *l, pf_job *job, size_t i)
     sqlite3_stmt *st = NULL;
     pf_err rc;
 
+    /* The facts and their event in one transaction: a crash leaves both
+     * or neither. */
+    if ((rc = begin(l)))
+        return rc;
     if ((rc = prepare(l, "UPDATE outputs SET path = ?, size = ?, sha256 = ? "
                          "WHERE job = ? AND idx = ?", &st)))
-        return rc;
+        return finish(l, rc);
     bind_text_or_null(st, 1, o->path);
     sqlite3_bind_int64(st, 2, o->pub.size);
     bind_text_or_null(st, 3, o->sha256);
@@ -849,5 +853,5 @@ pf_err pf__ledger_output_done(struct pf__ledger *l, pf_job *job, size_t i)
     sqlite3_finalize(st);
     if (!rc)
         rc = add_event(l, job->id, "downloaded", o->path);
-    return rc;
+    return finish(l, rc);
 }
