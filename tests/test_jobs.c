@@ -4,6 +4,7 @@
  * private file), its cross-process locks (held until the holder dies, even
  * by SIGKILL), output file names made safe, and the public API's refusals.
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,8 +185,22 @@ static void locks(void)
         pf_ctx *cctx = pf_ctx_new();
         struct pf__ledger *cl = NULL;
 
+        struct pf__ledger *other = NULL;
+        char path[4096];
+        int fd;
+
         if (pf__ledger_open(cctx, dir, &cl) || pf__ledger_lock(cl, "submit abc", 1))
             _exit(1);
+        /* Closing any other descriptor of jobs.lock (a second ledger
+         * handle, anyone's open/close) dropped every POSIX record lock
+         * the process held on it; open-file-description locks stay. */
+        snprintf(path, sizeof path, "%s/jobs.lock", dir);
+        if ((fd = open(path, O_RDONLY)) < 0)
+            _exit(1);
+        close(fd);
+        if (pf__ledger_open(cctx, dir, &other))
+            _exit(1);
+        pf__ledger_close(other);
         if (write(pipefd[1], "x", 1) != 1)
             _exit(1);
         pause();
@@ -195,6 +210,19 @@ static void locks(void)
     ASSERT_EQ(pf__ledger_lock(l, "submit abc", 0), PF_EEXIST);
     ASSERT_EQ(pf__ledger_lock(l, "submit other", 0), PF_OK);
     pf__ledger_unlock(l, "submit other");
+    /* Two handles in one process exclude each other too (two threads). */
+    {
+        struct pf__ledger *l2 = NULL;
+
+        ASSERT_EQ(pf__ledger_open(ctx, dir, &l2), PF_OK);
+        ASSERT_EQ(pf__ledger_lock(l, "submit two", 0), PF_OK);
+        ASSERT_EQ(pf__ledger_lock(l2, "submit two", 0), PF_EEXIST);
+        pf__ledger_unlock(l, "submit two");
+        ASSERT_EQ(pf__ledger_lock(l2, "submit two", 0), PF_OK);
+        pf__ledger_close(l2);
+        ASSERT_EQ(pf__ledger_lock(l, "submit two", 0), PF_OK);
+        pf__ledger_unlock(l, "submit two");
+    }
     kill(pid, SIGKILL);
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     /* The kernel released it with the process. */
