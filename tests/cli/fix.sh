@@ -270,6 +270,24 @@ expect_status 130 sigint; expect_err "interrupted"; expect_one_line_err
 [ -z "$(ls -A "$TMP/int" 2>/dev/null)" ] || fail "an interrupted fix left $(ls -A "$TMP/int")"; ok
 [ "$(sha "$F/mp4_10s.mp4")" = "$before" ] || fail "the original changed"; ok
 
+# SIGTERM (a kill, a service stop) the same way, with 143 (128 + SIGTERM).
+"$PREFLIGHT" fix --model $ALEPH -o "$TMP/term" prompt=hi video_url=@$F/mp4_10s.mp4 $SLOW \
+    >"$TMP/out" 2>"$TMP/err" &
+pid=$!
+for _ in $(seq 200); do
+    ls -A "$TMP/term" 2>/dev/null | grep -q '^\.preflight' && break
+    sleep 0.05
+done
+ls -A "$TMP/term" 2>/dev/null | grep -q '^\.preflight' || fail "no encode seen running"
+sleep 0.3
+kill -TERM $pid
+wait $pid
+STATUS=$?
+ERR=$(cat "$TMP/err")
+expect_status 143 sigterm; expect_err "interrupted"; expect_one_line_err
+[ -z "$(ls -A "$TMP/term" 2>/dev/null)" ] || fail "a terminated fix left $(ls -A "$TMP/term")"; ok
+[ "$(sha "$F/mp4_10s.mp4")" = "$before" ] || fail "the original changed"; ok
+
 # progress on a terminal (script gives one), never with --json
 if command -v script >/dev/null; then
     # (4 s of the slow case: long enough for the first redraw after a second)
