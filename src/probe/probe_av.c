@@ -374,6 +374,68 @@ static pf_err pf__av_check_samples(struct pf__source *src, AVStream *st,
     return PF_OK;
 }
 
+/* An EBML variable-size integer at p: its length in bytes (0 when it does
+ * not fit in n or is malformed) and its value, the length marker removed
+ * unless keep_marker (element IDs keep it). *unknown is set for the
+ * reserved all-ones size ("unknown", a live stream's segment). */
+static int pf__av_ebml_vint(const uint8_t *p, size_t n, int keep_marker,
+                            uint64_t *v, int *unknown)
+{
+    int len = 1;
+    uint64_t x, ones;
+
+    if (!n || !p[0])
+        return 0;
+    while (!(p[0] & (0x80 >> (len - 1))))
+        len++;
+    if ((size_t)len > n)
+        return 0;
+    x = keep_marker ? p[0] : p[0] & (0xff >> len);
+    for (int i = 1; i < len; i++)
+        x = x << 8 | p[i];
+    ones = ((uint64_t)1 << (7 * len)) - 1;
+    if (unknown)
+        *unknown = !keep_marker && x == ones;
+    *v = x;
+    return len;
+}
+
+/* A Matroska or WebM file cut short: the Segment element states its size
+ * up front (libavformat's writer and mkvmerge fill it in), so a file that
+ * ends before the segment does was cut during upload or copy, as an MP4
+ * whose samples point past its end. libavformat itself reads such a file
+ * without complaint, as far as it goes. Segments of unknown size (written
+ * to a pipe, live) cannot be judged and pass. */
+static pf_err pf__av_check_matroska(struct pf__source *src, const uint8_t *head,
+                                    size_t head_len, const char *label)
+{
+    size_t pos = 0;
+
+    if (src->size < 0)
+        return PF_OK;
+    while (pos < head_len) {
+        uint64_t id, size;
+        int unknown = 0, il, sl;
+
+        if (!(il = pf__av_ebml_vint(head + pos, head_len - pos, 1, &id, NULL)) ||
+            !(sl = pf__av_ebml_vint(head + pos + il, head_len - pos - il, 0, &size,
+                                    &unknown)) || unknown)
+            return PF_OK;
+        pos += (size_t)(il + sl);
+        if (id == 0x18538067) {
+            if (size > (uint64_t)INT64_MAX - pos || (int64_t)(pos + size) > src->size)
+                return pf__error(src->ctx, PF_ECORRUPT, "%s: truncated %s (the segment "
+                                 "ends at %llu of %lld bytes)", src->name, label,
+                                 (unsigned long long)(pos + size), (long long)src->size);
+            return PF_OK;
+        }
+        if (size > head_len - pos)
+            return PF_OK;       /* past what was read: cannot tell */
+        pos += (size_t)size;
+    }
+    return PF_OK;
+}
+
 static double pf__av_duration(AVFormatContext *fmt, const AVStream *st)
 {
     if (st && st->duration != AV_NOPTS_VALUE && st->duration > 0 &&
@@ -598,6 +660,11 @@ pf_err pf__probe_av(struct pf__source *src, const uint8_t *head,
             (audio && (rc = pf__av_check_samples(src, audio, label)) != PF_OK))
             goto out;
     }
+    if (strcmp(fmt->iformat->name, "matroska,webm") == 0 &&
+        (rc = pf__av_check_matroska(src, head, head_len,
+                                    strcmp(info->format, "webm") == 0 ? "WebM"
+                                                                      : "Matroska")) != PF_OK)
+        goto out;
     if (video && image && (video->codecpar->width <= 0 ||
                            video->codecpar->height <= 0))
         pf__av_webp_canvas(head, head_len, video->codecpar);
