@@ -27,6 +27,12 @@ static void check_redacted(const char *url, const char *red)
 {
     const char *q = strchr(red, '?');
     const char *scheme = strstr(url, "://");
+    const char *first_query = strpbrk(url, "?#");
+
+    /* A "://" inside the query is no scheme; userinfo there is cut with
+     * the query. */
+    if (scheme && first_query && first_query < scheme)
+        scheme = NULL;
 
     /* Whatever followed the first '?' or '#' of the URL is gone. */
     if (strncmp(url, "data:", 5) != 0 && q && strcmp(q, "?...") != 0)
