@@ -143,6 +143,86 @@ static char *url_identity(const char *url)
     return out;
 }
 
+/* ---- what the ledger keeps of the body ---------------------------------- */
+
+/* The ledger keeps what a resubmission needs, not what it cannot use or
+ * must not hold: a local file hosted for the request is kept as its path
+ * (its presigned URL expires, and is a credential), a data URI as its
+ * hash and length (--inline makes up to 16 MB of them), a URL with a
+ * signature as its redacted form. Each becomes
+ * {"$preflight_media": {"path"|"sha256"+"bytes"|"url": ...}}; a body with
+ * such a reference is sent again only from the request itself (a new run
+ * of the same command), never from the ledger alone. */
+static pf_err media_reference(void *ud, const char *field, cJSON *value)
+{
+    pf_ctx *ctx = ud;
+    cJSON *ref = NULL, *inner;
+    const char *v;
+    char hex[65], red[2048];
+
+    (void)field;
+    if (!cJSON_IsString(value))
+        return PF_OK;
+    v = value->valuestring;
+    if (is_local(v)) {
+        char *abs = realpath(v, NULL);
+
+        ref = cJSON_CreateObject();
+        inner = ref ? cJSON_AddObjectToObject(ref, "$preflight_media") : NULL;
+        if (inner && !cJSON_AddStringToObject(inner, "path", abs ? abs : v))
+            inner = NULL;
+        free(abs);
+    } else if (strncasecmp(v, "data:", 5) == 0) {
+        pf__api_sha256_hex(v, strlen(v), hex);
+        ref = cJSON_CreateObject();
+        inner = ref ? cJSON_AddObjectToObject(ref, "$preflight_media") : NULL;
+        if (inner && (!cJSON_AddStringToObject(inner, "sha256", hex) ||
+                      !cJSON_AddNumberToObject(inner, "bytes", (double)strlen(v))))
+            inner = NULL;
+    } else {
+        char *id = url_identity(v);
+        int signed_url = id && strlen(id) - 4 != strlen(v);
+
+        free(id);
+        if (!signed_url)
+            return PF_OK;
+        pf__redact_url(red, sizeof red, v);
+        ref = cJSON_CreateObject();
+        inner = ref ? cJSON_AddObjectToObject(ref, "$preflight_media") : NULL;
+        if (inner && !cJSON_AddStringToObject(inner, "url", red))
+            inner = NULL;
+    }
+    if (!inner) {
+        cJSON_Delete(ref);
+        return pf__error(ctx, PF_ENOMEM, "out of memory");
+    }
+    /* In place: value's own node takes the reference's content. */
+    free(value->valuestring);
+    value->valuestring = NULL;
+    value->type = cJSON_Object;
+    value->child = ref->child;
+    ref->child = NULL;
+    cJSON_Delete(ref);
+    return PF_OK;
+}
+
+/* The body as the ledger keeps it (see media_reference), malloc'd. */
+static pf_err stored_body(pf_jobs *jobs, const pf_schema *schema, const cJSON *request,
+                          char **out)
+{
+    cJSON *copy = cJSON_Duplicate(request, 1);
+    pf_err rc = PF_OK;
+
+    *out = NULL;
+    if (!copy)
+        return pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
+    if (!(rc = each_media(schema, copy, media_reference, jobs->ctx)) &&
+        !(*out = cJSON_PrintUnformatted(copy)))
+        rc = pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
+    cJSON_Delete(copy);
+    return rc;
+}
+
 /* Sorts every object's members by name, so equal requests print equal. */
 static int by_name(const void *a, const void *b)
 {
@@ -416,7 +496,8 @@ static pf_err send_submission(pf_jobs *jobs, const struct pf__provider *p, pf_jo
             goto out;
         /* One attempt: the layer must not resend a POST behind our back,
          * nor even retry a failed connect without the ledger knowing. */
-        rc = pf__api_call(jobs, job, "POST", url, job->body, PF__API_ONCE, &reply);
+        rc = pf__api_call(jobs, job, "POST", url, job->wire ? job->wire : job->body,
+                          PF__API_ONCE, &reply);
         if (!turned_away(rc, &reply) || attempt >= PF__SUBMIT_RETRIES)
             break;
         /* Turned away before any work: safe to ask again, when the API
@@ -550,18 +631,12 @@ pf_err pf_jobs_submit(pf_jobs *jobs, const pf_schema *schema, const pf_report *c
         goto out;
     /* We hold the key's lock, so a job still "submitting" lost its process:
      * one the API had turned away is sent now, as that process would
-     * have; one whose POST may have arrived has an unknown outcome. */
-    if (found && found->state == PF_JOB_SUBMITTING && found->unsent && !opts->force) {
-        if ((rc = send_submission(jobs, p, found)))
-            goto out;
-        *out = found;
-        found = NULL;
-        goto out;
-    }
+     * have (below, once its media are hosted again); one whose POST may
+     * have arrived has an unknown outcome. */
     if (found && found->state == PF_JOB_SUBMITTING && !found->unsent &&
         (rc = mark_orphan(jobs, found)))
         goto out;
-    if (found && !opts->force) {
+    if (found && !opts->force && !(found->state == PF_JOB_SUBMITTING && found->unsent)) {
         if (found->state == PF_JOB_UNKNOWN) {
             rc = unknown_outcome(jobs, found);
             goto out;
@@ -584,10 +659,23 @@ pf_err pf_jobs_submit(pf_jobs *jobs, const pf_schema *schema, const pf_report *c
     host.count_only = 0;
     if (host.locals && (rc = each_media(schema, body, host_media, &host)))
         goto out;
-    if (!(job->body = cJSON_PrintUnformatted(body))) {
+    if (!(job->wire = cJSON_PrintUnformatted(body))) {
         rc = pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
         goto out;
     }
+    if (found && !opts->force) {
+        /* The turned-away job, sent with the media hosted just now. */
+        free(found->wire);
+        found->wire = job->wire;
+        job->wire = NULL;
+        if ((rc = send_submission(jobs, p, found)))
+            goto out;
+        *out = found;
+        found = NULL;
+        goto out;
+    }
+    if ((rc = stored_body(jobs, schema, request, &job->body)))
+        goto out;
     if ((rc = rules_meta(jobs, schema, &job->meta)))
         goto out;
     job->state = PF_JOB_SUBMITTING;
@@ -647,6 +735,14 @@ static pf_err send_unsent(pf_jobs *jobs, pf_job *job)
                          (long long)job->id, job->provider);
     if ((rc = pf__api_ready(jobs, p)))
         return rc;
+    if (strstr(job->body, "\"$preflight_media\"")) {
+        /* Its media were hosted or inlined for that attempt, and the
+         * ledger keeps references, not the URLs or bytes. */
+        return pf__error(jobs->ctx, PF_EUSAGE, "job %lld was turned away by the API "
+                         "before it created anything; its media were hosted for that "
+                         "attempt and must be again: submit the same request again to "
+                         "send it", (long long)job->id);
+    }
     pf__log(jobs->ctx, "job %lld was turned away and never sent again: sending it",
             (long long)job->id);
     return send_submission(jobs, p, job);

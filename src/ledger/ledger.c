@@ -204,6 +204,7 @@ void pf_job_free(pf_job *job)
     free(job->model);
     free(job->base_url);
     free(job->body);
+    free(job->wire);
     free(job->meta);
     free(job->request_id);
     free(job->error);

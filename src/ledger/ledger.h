@@ -28,7 +28,12 @@ struct pf_job {
     char key[65];               /* hex SHA-256 of the request */
     char *provider, *model;
     char *base_url;             /* where it was submitted */
-    char *body;                 /* the JSON sent */
+    char *body;                 /* the JSON sent, as the ledger keeps it:
+                                 * hosted files, data URIs and presigned
+                                 * URLs become {"$preflight_media": ...}
+                                 * references (job.c, stored_body) */
+    char *wire;                 /* not stored: the JSON actually POSTed,
+                                 * when it differs from body */
     char *meta;                 /* provider's own JSON (headers it needs
                                  * again to poll), or NULL */
     char *request_id;           /* NULL until the API answered */
