@@ -556,7 +556,13 @@ void pf_upload_free(pf_upload *up);
  * request submitted again returns the recorded job instead of paying
  * again; a process killed at any point leaves enough behind for another to
  * carry on, and a submission whose answer was never read is reported as
- * having an unknown outcome, never silently sent twice.
+ * having an unknown outcome, never silently sent twice. A POST the API
+ * turned away (429, 503, a refused connection: nothing was created) is
+ * recorded as such before preflight waits to send it again, so a process
+ * killed in that wait leaves a job that the next submission of the same
+ * request, or pf_jobs_wait, sends once. The ledger keeps a request's media
+ * as references (a hosted or inlined file by its path, a data URI by its
+ * hash and length, a signed URL redacted), not their bytes or signatures.
  *
  * Tokens come from the environment (RUNCOMFY_API_TOKEN or YOUR_API_TOKEN
  * for RunComfy, COMETAPI_KEY for CometAPI) or a token file; they are never
