@@ -636,6 +636,14 @@ pf_err pf_jobs_submit(pf_jobs *jobs, const pf_schema *schema, const pf_report *c
     if (found && found->state == PF_JOB_SUBMITTING && !found->unsent &&
         (rc = mark_orphan(jobs, found)))
         goto out;
+    /* --force sends a new job; the turned-away one, never created, must not
+     * be sent too by a later 'resume'. */
+    if (found && found->state == PF_JOB_SUBMITTING && found->unsent && opts->force) {
+        found->state = PF_JOB_REJECTED;
+        if ((rc = pf__ledger_update(jobs->ledger, found, "turned away; submitted "
+                                    "again with force instead")))
+            goto out;
+    }
     if (found && !opts->force && !(found->state == PF_JOB_SUBMITTING && found->unsent)) {
         if (found->state == PF_JOB_UNKNOWN) {
             rc = unknown_outcome(jobs, found);
