@@ -492,7 +492,7 @@ static pf_err send_submission(pf_jobs *jobs, const struct pf__provider *p, pf_jo
 
         pf__http_reply_free(&reply);
         if (job->unsent && (rc = pf__ledger_set_unsent(jobs->ledger, job, 0,
-                                                       "sending again")))
+                                                       attempt ? "sending again" : "sending")))
             goto out;
         /* One attempt: the layer must not resend a POST behind our back,
          * nor even retry a failed connect without the ledger knowing. */
@@ -687,6 +687,10 @@ pf_err pf_jobs_submit(pf_jobs *jobs, const pf_schema *schema, const pf_report *c
     if ((rc = rules_meta(jobs, schema, &job->meta)))
         goto out;
     job->state = PF_JOB_SUBMITTING;
+    /* Recorded as not sent yet: a process killed before its POST leaves a
+     * job the next run sends, not an "outcome unknown" (send_submission
+     * marks it in flight just before the POST). */
+    job->unsent = 1;
     if ((rc = pf__ledger_insert(jobs->ledger, job)))
         goto out;
     if ((rc = send_submission(jobs, p, job)))

@@ -596,6 +596,8 @@ pf_err pf__ledger_reload(struct pf__ledger *l, pf_job *job)
         return rc;
     /* Swap contents so the caller's pointer stays valid. */
     fresh->reused = job->reused;
+    fresh->wire = job->wire;        /* not stored: the caller's */
+    job->wire = NULL;
     tmp = *job;
     *job = *fresh;
     *fresh = tmp;
@@ -672,8 +674,8 @@ pf_err pf__ledger_insert(struct pf__ledger *l, pf_job *job)
     if ((rc = begin(l)))
         return rc;
     if ((rc = prepare(l, "INSERT INTO jobs (key, provider, model, base_url, body, "
-                         "meta, state, outdir, created, updated) VALUES "
-                         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st)))
+                         "meta, state, outdir, created, updated, unsent) VALUES "
+                         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st)))
         return finish(l, rc);
     job->created = job->updated = now();
     sqlite3_bind_text(st, 1, job->key, -1, SQLITE_STATIC);
@@ -686,6 +688,7 @@ pf_err pf__ledger_insert(struct pf__ledger *l, pf_job *job)
     bind_text_or_null(st, 8, job->outdir);
     sqlite3_bind_int64(st, 9, job->created);
     sqlite3_bind_int64(st, 10, job->updated);
+    sqlite3_bind_int(st, 11, job->unsent != 0);
     rc = step_done(l, st);
     sqlite3_finalize(st);
     if (!rc) {

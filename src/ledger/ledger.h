@@ -75,7 +75,7 @@ pf_err pf__ledger_find_key(struct pf__ledger *l, const char *key,
                            pf_job **out);
 
 /* Records a new job from job's key, provider, model, base_url, body, meta,
- * outdir and state; sets its id and times. */
+ * outdir, state and unsent; sets its id and times. */
 pf_err pf__ledger_insert(struct pf__ledger *l, pf_job *job);
 
 /* Writes the job's state, request id, queue position, error, meta and
