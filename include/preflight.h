@@ -196,6 +196,16 @@ PF_EXTERN void pf_ctx_interrupt(pf_ctx *ctx);
 typedef void (*pf_log_fn)(void *userdata, const char *line);
 PF_EXTERN void pf_ctx_set_log(pf_ctx *ctx, pf_log_fn fn, void *userdata);
 
+/* The largest single block libpreflight lets FFmpeg allocate, so that no
+ * input file or data URI can make it reserve more (a hostile MP4 header
+ * claims a sample table of gigabytes). PROCESS-WIDE EFFECT: the first
+ * probe or fix that uses FFmpeg calls av_max_alloc(PF_MAX_ALLOC) and
+ * av_log_set_level(AV_LOG_QUIET) once, and these settings apply to every
+ * user of FFmpeg in the process. A program that needs another ceiling
+ * calls av_max_alloc() itself after its first pf_probe/pf_fix. A refusal
+ * is PF_ELIMIT, with a message naming the file and the limit. */
+#define PF_MAX_ALLOC ((size_t)256 << 20)
+
 /* ---- probing ------------------------------------------------------------ */
 
 typedef enum pf_media_kind {
@@ -687,7 +697,13 @@ PF_EXTERN void pf_upload_free(pf_upload *up);
  * request submitted again returns the recorded job instead of paying
  * again; a process killed at any point leaves enough behind for another to
  * carry on, and a submission whose answer was never read is reported as
- * having an unknown outcome, never silently sent twice.
+ * having an unknown outcome, never silently sent twice. A POST the API
+ * turned away (429, 503, a refused connection: nothing was created) is
+ * recorded as such before preflight waits to send it again, so a process
+ * killed in that wait leaves a job that the next submission of the same
+ * request, or pf_jobs_wait, sends once. The ledger keeps a request's media
+ * as references (a hosted or inlined file by its path, a data URI by its
+ * hash and length, a signed URL redacted), not their bytes or signatures.
  *
  * Tokens come from the environment (RUNCOMFY_API_TOKEN or YOUR_API_TOKEN
  * for RunComfy, COMETAPI_KEY for CometAPI) or a token file; they are never

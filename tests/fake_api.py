@@ -705,6 +705,9 @@ def main():
     ap.add_argument("--max-seconds", type=float, default=300)
     a = ap.parse_args()
 
+    # A listen backlog for the soak's 50 simultaneous clients (the default
+    # of 5 lets the kernel reset connections a real API would queue).
+    ThreadingHTTPServer.request_queue_size = 128
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
     srv.state = State(a.fixtures, a.rules)

@@ -1181,6 +1181,37 @@ static void test_full_disk(void)
     close(fd);
 }
 
+/* Large reductions: one libswscale pass of more than ~25x (Lanczos) read
+ * out of bounds (fuzz_fix, a 16x12090 WebP); pf__av_resize steps down in
+ * area-averaging passes. A grey ramp must come out as its mean. And no
+ * pixel buffer past PF_MAX_ALLOC is allocated. */
+static void test_large_reductions(void)
+{
+    static const int cases[][4] = { { 16, 12090, 16, 16 }, { 4000, 400, 100, 10 },
+                                    { 20000, 8, 1, 1 }, { 3, 9000, 3, 2 } };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct pf__image src, out;
+
+        ASSERT_EQ(pf__image_alloc(ctx, "ramp", cases[i][0], cases[i][1], 3, &src), PF_OK);
+        for (int y = 0; y < src.h; y++)
+            memset(src.px + (size_t)y * src.stride, 100 + (int)(56.0 * y / src.h),
+                   (size_t)src.w * 3);
+        for (int f = PF__RESAMPLE_LANCZOS; f <= PF__RESAMPLE_BILINEAR; f++) {
+            ASSERT_EQ(pf__av_resize(ctx, "ramp", &src, cases[i][2], cases[i][3],
+                                    (enum pf__resample)f, &out), PF_OK);
+            ASSERT_EQ(out.w, cases[i][2]);
+            ASSERT_EQ(out.h, cases[i][3]);
+            ASSERT_INT(abs(out.px[0] - (cases[i][3] == 1 ? 128 : 100)), <=, 20);
+            pf__image_free(&out);
+        }
+        pf__image_free(&src);
+    }
+    ASSERT_EQ(pf__image_alloc(ctx, "huge", 10000, 9000, 3, &(struct pf__image){ 0 }),
+              PF_ELIMIT);
+    ASSERT_CONTAINS(pf_ctx_error(ctx), "256 MiB memory limit");
+}
+
 static void test_bad_calls(void)
 {
     pf_schema *d = model(DREAMINA);
@@ -1250,6 +1281,7 @@ int main(int argc, char **argv)
     RUN_CASE(test_failures_leave_nothing);
     RUN_CASE(test_never_over_the_original);
     RUN_CASE(test_full_disk);
+    RUN_CASE(test_large_reductions);
     RUN_CASE(test_bad_calls);
     pf_ctx_free(ctx);
     return 0;

@@ -8,6 +8,7 @@
  * own) every ledger test runs on that backend instead; there a lock is a
  * lease, which outlives a killed holder until PREFLIGHT_LEASE_S.
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,10 +203,25 @@ static void locks(void)
     ASSERT_EQ(pipe(pipefd), 0);
     if ((pid = fork()) == 0) {
         pf_ctx *cctx = pf_ctx_new();
-        struct pf__ledger *cl = NULL;
+        struct pf__ledger *cl = NULL, *other = NULL;
+        char path[4096];
+        int fd;
 
         if (open_ledger(cctx, dir, &cl) || pf__ledger_lock(cl, "submit abc", 1))
             _exit(1);
+        /* Closing any other descriptor of jobs.lock (a second ledger
+         * handle, anyone's open/close) dropped every POSIX record lock
+         * the process held on it; open-file-description locks stay.
+         * (PostgreSQL's locks are leases: no file.) */
+        snprintf(path, sizeof path, "%s/jobs.lock", dir);
+        if (!pg()) {
+            if ((fd = open(path, O_RDONLY)) < 0)
+                _exit(1);
+            close(fd);
+        }
+        if (open_ledger(cctx, dir, &other))
+            _exit(1);
+        pf__ledger_close(other);
         if (write(pipefd[1], "x", 1) != 1)
             _exit(1);
         pause();
@@ -220,6 +236,19 @@ static void locks(void)
 
         pf__ledger_holder(l, "submit abc", who, sizeof who);
         ASSERT_CONTAINS(who, pg() ? "lease ends in" : "on this machine");
+    }
+    /* Two handles in one process exclude each other too (two threads). */
+    {
+        struct pf__ledger *l2 = NULL;
+
+        ASSERT_EQ(open_ledger(ctx, dir, &l2), PF_OK);
+        ASSERT_EQ(pf__ledger_lock(l, "submit two", 0), PF_OK);
+        ASSERT_EQ(pf__ledger_lock(l2, "submit two", 0), PF_EEXIST);
+        pf__ledger_unlock(l, "submit two");
+        ASSERT_EQ(pf__ledger_lock(l2, "submit two", 0), PF_OK);
+        pf__ledger_close(l2);
+        ASSERT_EQ(pf__ledger_lock(l, "submit two", 0), PF_OK);
+        pf__ledger_unlock(l, "submit two");
     }
     kill(pid, SIGKILL);
     ASSERT_EQ(waitpid(pid, &status, 0), pid);

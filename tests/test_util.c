@@ -57,6 +57,11 @@ static void test_redact(void)
     ASSERT_STR_EQ(buf, "data:image/png;base64,...");
     pf__redact_url(buf, sizeof buf, "https://host/plain.jpg");
     ASSERT_STR_EQ(buf, "https://host/plain.jpg");
+    /* No scheme, and a "://" inside the query (fuzz_url): the query still
+     * goes, it was kept whole. */
+    pf__redact_url(buf, sizeof buf,
+                   "bucket.s3.amazonaws.com/a.mp4?X-Amz-Signature=s3cret&next=https://h/p");
+    ASSERT_STR_EQ(buf, "bucket.s3.amazonaws.com/a.mp4?...");
 
     /* URLs inside prose: each one, wherever it ends, and only those. */
     pf__strlcpy(buf, "fetching \"https://b.example/a.mp4?X-Amz-Signature=s1\" failed "

@@ -441,10 +441,12 @@ pf_err pf__api_call(struct pf_jobs *jobs, const pf_job *job, const char *method,
         req.body = body;
         req.body_len = strlen(body);
     }
-    req.retries = retries;
+    req.retries = retries == PF__API_ONCE ? 0 : retries;
+    req.no_unsent_retry = retries == PF__API_ONCE;
     /* RunComfy may report an error with HTTP 200. */
     req.fail_on_error_code = 1;
-    rc = pf__http_request(h, &req, reply);
+    rc = jobs->transport ? jobs->transport(jobs->transport_ud, &req, reply)
+                         : pf__http_request(h, &req, reply);
 out:
     wipe(auth);
     free(auth);

@@ -72,6 +72,12 @@ struct pf_jobs {
     int poll_ms, poll_max_ms;
     int stall_ms;               /* 0: the HTTP layer's default */
     uint64_t rng;               /* jitter */
+    /* Fuzz targets only (fuzz/fuzz_api.c): answers every pf__api_call in
+     * place of pf__http_request, so a provider's parsers see hostile
+     * replies with no network. NULL in the library's own use. */
+    pf_err (*transport)(void *ud, const struct pf__http_request *req,
+                        struct pf__http_reply *reply);
+    void *transport_ud;
 };
 
 /* The base URL a new submission to p goes to: --base-url, else the
@@ -92,11 +98,13 @@ const char *pf__api_base(const struct pf_jobs *jobs, const pf_job *job);
  * One authenticated call for a job: "Authorization: Bearer TOKEN", the
  * headers the job recorded from its rules (X-Runway-Version), and
  * Content-Type for a body. retries as in struct pf__http_request (-1: the
- * layer's default). Returns PF_OK for a 2xx whose body is not an API error
+ * layer's default; PF__API_ONCE: one attempt, a failed connect included).
+ * Returns PF_OK for a 2xx whose body is not an API error
  * ({"error_code"} with HTTP 200 is PF_EAPI, said once); otherwise the code
  * and message from the HTTP layer, the reply still filled for the caller to
  * read the provider's own error shape.
  */
+#define PF__API_ONCE (-2)     /* retries: one attempt, even a failed connect */
 pf_err pf__api_call(struct pf_jobs *jobs, const pf_job *job, const char *method,
                     const char *url, const char *body, int retries,
                     struct pf__http_reply *reply);

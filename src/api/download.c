@@ -194,7 +194,9 @@ static pf_err fetch(struct pf_jobs *jobs, struct transfer *t, const char *url,
     pf__redact_url(name, sizeof name, url);
     if ((rc = pf__api_http(jobs, &h)))
         return rc;
-    if ((fd = open(part, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
+    /* O_NOFOLLOW: the output directory may be shared, and a symlink
+     * planted under the .part name must not make us write elsewhere. */
+    if ((fd = open(part, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0)
         return pf__error(jobs->ctx, errno == ENOSPC ? PF_ENOSPC : PF_EIO, "%s: %s", part,
                          strerror(errno));
 again:
@@ -267,7 +269,38 @@ out:
     return rc;
 }
 
-/* Downloads output i under its planned name. */
+/* 1 when both names are one file: a run killed between link(2) and its
+ * ledger record left its own .part linked to the final name. */
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+
+    return lstat(a, &sa) == 0 && lstat(b, &sb) == 0 && S_ISREG(sa.st_mode) &&
+           sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Makes a link(2) or rename(2) into dir survive a crash before the ledger
+ * records it (the ledger itself is synchronous=FULL). */
+static void sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+/* Downloads output i under its planned name.
+ *
+ * The order survives a kill at any point: the .part is complete and
+ * synced; then it is linked (or, with force, renamed) to its name and the
+ * directory synced; then the ledger records path, size and hash with the
+ * "downloaded" event in one transaction; only then is the .part name
+ * removed. A run killed after the link finds the .part and the name to be
+ * one file and records it, instead of refusing its own output as "already
+ * exists"; one killed after the record finds the output done and removes
+ * the .part (pf__download_outputs). */
 static pf_err download_one(struct pf_jobs *jobs, pf_job *job, size_t i, const char *dir,
                            const char *planned, int force, struct transfer *t)
 {
@@ -285,7 +318,8 @@ static pf_err download_one(struct pf_jobs *jobs, pf_job *job, size_t i, const ch
         goto out;
     }
     /* Said before any byte is fetched, when the name is already final. */
-    if (*extension(planned) && !force && access(dest, F_OK) == 0) {
+    if (*extension(planned) && !force && access(dest, F_OK) == 0 &&
+        !same_file(part, dest)) {
         rc = pf__error(jobs->ctx, PF_EEXIST, "%s: already exists",
                        dest);
         goto out;
@@ -330,7 +364,9 @@ static pf_err download_one(struct pf_jobs *jobs, pf_job *job, size_t i, const ch
     }
     if ((rc = pf__api_sha256_file(jobs->ctx, part, hex)))
         goto out;
-    if (force) {
+    if (same_file(part, dest)) {
+        /* Linked by a run killed before its ledger record. */
+    } else if (force) {
         if (rename(part, dest) != 0) {
             rc = pf__error(jobs->ctx, PF_EIO, "%s: %s", dest, strerror(errno));
             goto out;
@@ -344,8 +380,8 @@ static pf_err download_one(struct pf_jobs *jobs, pf_job *job, size_t i, const ch
             unlink(part);
             goto out;
         }
-        unlink(part);
     }
+    sync_dir(dir);
     if (pf__job_set(&o->path, dest) || pf__job_set(&o->sha256, hex)) {
         rc = pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
         goto out;
@@ -353,7 +389,9 @@ static pf_err download_one(struct pf_jobs *jobs, pf_job *job, size_t i, const ch
     o->pub.path = o->path;
     o->pub.sha256 = o->sha256;
     o->pub.size = size;
-    rc = pf__ledger_output_done(jobs->ledger, job, i);
+    if ((rc = pf__ledger_output_done(jobs->ledger, job, i)))
+        goto out;
+    unlink(part);       /* gone already after a rename */
 out:
     free(part);
     free(dest);
@@ -407,6 +445,24 @@ static pf_err download_fresh(struct pf_jobs *jobs, pf_job *job, size_t i, const 
     return download_one(jobs, job, i, dir, planned, force, t);
 }
 
+/* A .part left by a run killed after the ledger recorded its output (the
+ * output's own file under another name, or a stale copy): removed. No
+ * lock is needed: a process still holding the output's lock has linked
+ * its file already and only unlinks this name. */
+static void remove_done_part(struct pf_jobs *jobs, const pf_job *job, size_t i,
+                             const char *dir)
+{
+    char *part = pf__asprintf("%s/.preflight-%lld-%zu.part", dir, (long long)job->id, i);
+    struct stat st;
+
+    if (part && lstat(part, &st) == 0 && S_ISREG(st.st_mode)) {
+        pf__log(jobs->ctx, "output %zu: removing %s, left by an interrupted run", i + 1,
+                part);
+        unlink(part);
+    }
+    free(part);
+}
+
 pf_err pf__download_outputs(struct pf_jobs *jobs, pf_job *job, const char *dir,
                             int force, int64_t started_ms, pf_job_progress_fn progress,
                             void *userdata)
@@ -429,7 +485,11 @@ pf_err pf__download_outputs(struct pf_jobs *jobs, pf_job *job, const char *dir,
     for (size_t i = 0; i < n && i < job->noutputs && !rc; i++) {
         struct transfer t = { jobs, job, progress, userdata, started_ms, 0, i, 0 };
 
-        if (already_there(&job->outputs[i], dir) || elsewhere(jobs, &job->outputs[i]))
+        if (already_there(&job->outputs[i], dir)) {
+            remove_done_part(jobs, job, i, dir);
+            continue;
+        }
+        if (elsewhere(jobs, &job->outputs[i]))
             continue;
         /* One process per output: another may be fetching it right now,
          * into the same .part file. */
@@ -439,6 +499,8 @@ pf_err pf__download_outputs(struct pf_jobs *jobs, pf_job *job, const char *dir,
         if (!(rc = pf__ledger_reload(jobs->ledger, job)) &&
             !already_there(&job->outputs[i], dir) && !elsewhere(jobs, &job->outputs[i]))
             rc = download_one(jobs, job, i, dir, names[i], force, &t);
+        else if (!rc)
+            remove_done_part(jobs, job, i, dir);
         /* Presigned output URLs expire (a job finished yesterday, a
          * download resumed after a kill): one fresh read of the result
          * renews them all, so it is done once per call. */

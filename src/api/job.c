@@ -143,6 +143,86 @@ static char *url_identity(const char *url)
     return out;
 }
 
+/* ---- what the ledger keeps of the body ---------------------------------- */
+
+/* The ledger keeps what a resubmission needs, not what it cannot use or
+ * must not hold: a local file hosted for the request is kept as its path
+ * (its presigned URL expires, and is a credential), a data URI as its
+ * hash and length (--inline makes up to 16 MB of them), a URL with a
+ * signature as its redacted form. Each becomes
+ * {"$preflight_media": {"path"|"sha256"+"bytes"|"url": ...}}; a body with
+ * such a reference is sent again only from the request itself (a new run
+ * of the same command), never from the ledger alone. */
+static pf_err media_reference(void *ud, const char *field, cJSON *value)
+{
+    pf_ctx *ctx = ud;
+    cJSON *ref = NULL, *inner;
+    const char *v;
+    char hex[65], red[2048];
+
+    (void)field;
+    if (!cJSON_IsString(value))
+        return PF_OK;
+    v = value->valuestring;
+    if (is_local(v)) {
+        char *abs = realpath(v, NULL);
+
+        ref = cJSON_CreateObject();
+        inner = ref ? cJSON_AddObjectToObject(ref, "$preflight_media") : NULL;
+        if (inner && !cJSON_AddStringToObject(inner, "path", abs ? abs : v))
+            inner = NULL;
+        free(abs);
+    } else if (strncasecmp(v, "data:", 5) == 0) {
+        pf__api_sha256_hex(v, strlen(v), hex);
+        ref = cJSON_CreateObject();
+        inner = ref ? cJSON_AddObjectToObject(ref, "$preflight_media") : NULL;
+        if (inner && (!cJSON_AddStringToObject(inner, "sha256", hex) ||
+                      !cJSON_AddNumberToObject(inner, "bytes", (double)strlen(v))))
+            inner = NULL;
+    } else {
+        char *id = url_identity(v);
+        int signed_url = id && strlen(id) - 4 != strlen(v);
+
+        free(id);
+        if (!signed_url)
+            return PF_OK;
+        pf__redact_url(red, sizeof red, v);
+        ref = cJSON_CreateObject();
+        inner = ref ? cJSON_AddObjectToObject(ref, "$preflight_media") : NULL;
+        if (inner && !cJSON_AddStringToObject(inner, "url", red))
+            inner = NULL;
+    }
+    if (!inner) {
+        cJSON_Delete(ref);
+        return pf__error(ctx, PF_ENOMEM, "out of memory");
+    }
+    /* In place: value's own node takes the reference's content. */
+    free(value->valuestring);
+    value->valuestring = NULL;
+    value->type = cJSON_Object;
+    value->child = ref->child;
+    ref->child = NULL;
+    cJSON_Delete(ref);
+    return PF_OK;
+}
+
+/* The body as the ledger keeps it (see media_reference), malloc'd. */
+static pf_err stored_body(pf_jobs *jobs, const pf_schema *schema, const cJSON *request,
+                          char **out)
+{
+    cJSON *copy = cJSON_Duplicate(request, 1);
+    pf_err rc = PF_OK;
+
+    *out = NULL;
+    if (!copy)
+        return pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
+    if (!(rc = each_media(schema, copy, media_reference, jobs->ctx)) &&
+        !(*out = cJSON_PrintUnformatted(copy)))
+        rc = pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
+    cJSON_Delete(copy);
+    return rc;
+}
+
 /* Sorts every object's members by name, so equal requests print equal. */
 static int by_name(const void *a, const void *b)
 {
@@ -401,11 +481,25 @@ static pf_err record_submitted(pf_jobs *jobs, pf_job *job)
     return rc;
 }
 
-/* Sends the recorded job's POST and records what became of it. */
+/* 1 when the API's answer (or its absence) proves the POST created
+ * nothing and may be sent again: turned away with 429 or 503, or a
+ * connection that failed before a byte of the request was written. */
+static int turned_away(pf_err rc, const struct pf__http_reply *reply)
+{
+    if (reply->status == 429 || reply->status == 503)
+        return 1;
+    return reply->status < 0 && !reply->sent && rc == PF_ENET;
+}
+
+/* Sends the recorded job's POST and records what became of it. Each time
+ * the API turns it away, the ledger says so (unsent) before the wait, and
+ * again before the next POST (in flight): a process killed while waiting
+ * leaves a job that the next run, 'wait' or 'resume' sends, once, rather
+ * than an "outcome unknown" for a job that never existed. */
 static pf_err send_submission(pf_jobs *jobs, const struct pf__provider *p, pf_job *job)
 {
     struct pf__http_reply reply = { 0 };
-    char *url = NULL, msg[PF__ERRBUF];
+    char *url = NULL, msg[PF__ERRBUF], why[PF__ERRBUF + 96];
     pf_err rc;
     int attempt = 0;
 
@@ -415,20 +509,31 @@ static pf_err send_submission(pf_jobs *jobs, const struct pf__provider *p, pf_jo
         int64_t wait;
 
         pf__http_reply_free(&reply);
-        /* retries 0: the layer repeats a POST only when its connection
-         * failed, i.e. when nothing was sent. */
-        rc = pf__api_call(jobs, job, "POST", url, job->body, 0, &reply);
-        if ((reply.status != 429 && reply.status != 503) ||
-            attempt >= PF__SUBMIT_RETRIES)
+        if (job->unsent && (rc = pf__ledger_set_unsent(jobs->ledger, job, 0,
+                                                       attempt ? "sending again" : "sending")))
+            goto out;
+        /* One attempt: the layer must not resend a POST behind our back,
+         * nor even retry a failed connect without the ledger knowing. */
+        rc = pf__api_call(jobs, job, "POST", url, job->wire ? job->wire : job->body,
+                          PF__API_ONCE, &reply);
+        if (!turned_away(rc, &reply) || attempt >= PF__SUBMIT_RETRIES)
             break;
         /* Turned away before any work: safe to ask again, when the API
          * says (a rate limit's window), else after our own backoff. */
         if ((wait = pf__http_retry_after_wait(&reply)) < 0)
             wait = backoff_ms(jobs, attempt);
         attempt++;
-        pf__log(jobs->ctx, "submission answered HTTP %ld, asking again in %.1f s%s",
-                reply.status, (double)wait / 1000,
-                reply.retry_after_ms >= 0 ? " (its Retry-After)" : "");
+        if (reply.status >= 0)
+            snprintf(why, sizeof why, "submission answered HTTP %ld, asking again in "
+                     "%.1f s%s", reply.status, (double)wait / 1000,
+                     reply.retry_after_ms >= 0 ? " (its Retry-After)" : "");
+        else
+            snprintf(why, sizeof why, "submission not sent (%s), trying again in %.1f s",
+                     pf_ctx_error(jobs->ctx), (double)wait / 1000);
+        pf__clear_error(jobs->ctx);
+        if ((rc = pf__ledger_set_unsent(jobs->ledger, job, 1, why)))
+            goto out;
+        pf__log(jobs->ctx, "%s", why);
         if (pf__sleep_ms(jobs->ctx, wait)) {
             rc = pf__error(jobs->ctx, PF_EINTR, "interrupted before the submission "
                            "was accepted: nothing was created");
@@ -541,10 +646,22 @@ pf_err pf_jobs_submit(pf_jobs *jobs, const pf_schema *schema, const pf_report *c
     locked = 1;
     if ((rc = pf__ledger_find_key(jobs->ledger, key, &found)))
         goto out;
-    /* We hold the key's lock, so a job still "submitting" lost its process. */
-    if (found && found->state == PF_JOB_SUBMITTING && (rc = mark_orphan(jobs, found)))
+    /* We hold the key's lock, so a job still "submitting" lost its process:
+     * one the API had turned away is sent now, as that process would
+     * have (below, once its media are hosted again); one whose POST may
+     * have arrived has an unknown outcome. */
+    if (found && found->state == PF_JOB_SUBMITTING && !found->unsent &&
+        (rc = mark_orphan(jobs, found)))
         goto out;
-    if (found && !opts->force) {
+    /* --force sends a new job; the turned-away one, never created, must not
+     * be sent too by a later 'resume'. */
+    if (found && found->state == PF_JOB_SUBMITTING && found->unsent && opts->force) {
+        found->state = PF_JOB_REJECTED;
+        if ((rc = pf__ledger_update(jobs->ledger, found, "turned away; submitted "
+                                    "again with force instead")))
+            goto out;
+    }
+    if (found && !opts->force && !(found->state == PF_JOB_SUBMITTING && found->unsent)) {
         if (found->state == PF_JOB_UNKNOWN) {
             rc = unknown_outcome(jobs, found);
             goto out;
@@ -567,13 +684,30 @@ pf_err pf_jobs_submit(pf_jobs *jobs, const pf_schema *schema, const pf_report *c
     host.count_only = 0;
     if (host.locals && (rc = each_media(schema, body, host_media, &host)))
         goto out;
-    if (!(job->body = cJSON_PrintUnformatted(body))) {
+    if (!(job->wire = cJSON_PrintUnformatted(body))) {
         rc = pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
         goto out;
     }
+    if (found && !opts->force) {
+        /* The turned-away job, sent with the media hosted just now. */
+        free(found->wire);
+        found->wire = job->wire;
+        job->wire = NULL;
+        if ((rc = send_submission(jobs, p, found)))
+            goto out;
+        *out = found;
+        found = NULL;
+        goto out;
+    }
+    if ((rc = stored_body(jobs, schema, request, &job->body)))
+        goto out;
     if ((rc = rules_meta(jobs, schema, &job->meta)))
         goto out;
     job->state = PF_JOB_SUBMITTING;
+    /* Recorded as not sent yet: a process killed before its POST leaves a
+     * job the next run sends, not an "outcome unknown" (send_submission
+     * marks it in flight just before the POST). */
+    job->unsent = 1;
     if ((rc = pf__ledger_insert(jobs->ledger, job, opts->force, &holder)) == PF_EEXIST) {
         /* Another worker claimed the key since the lookup (its lease on it
          * had lapsed): its job is the one, nothing is sent. */
@@ -650,7 +784,32 @@ pf_err pf_jobs_hold(pf_jobs *jobs, pf_job *job)
 
 /* A job still "submitting": either another process is sending it right
  * now (leave it), or its process died (it becomes outcome unknown). */
-static pf_err settle_submitting(pf_jobs *jobs, pf_job *job)
+/* Sends a job whose process died while the API had it turned away; the
+ * caller holds the key's lock. */
+static pf_err send_unsent(pf_jobs *jobs, pf_job *job)
+{
+    const struct pf__provider *p = pf__provider_find(job->provider);
+    pf_err rc;
+
+    if (!p)
+        return pf__error(jobs->ctx, PF_EINTERNAL, "job %lld: unknown provider '%s'",
+                         (long long)job->id, job->provider);
+    if ((rc = pf__api_ready(jobs, p)))
+        return rc;
+    if (strstr(job->body, "\"$preflight_media\"")) {
+        /* Its media were hosted or inlined for that attempt, and the
+         * ledger keeps references, not the URLs or bytes. */
+        return pf__error(jobs->ctx, PF_EUSAGE, "job %lld was turned away by the API "
+                         "before it created anything; its media were hosted for that "
+                         "attempt and must be again: submit the same request again to "
+                         "send it", (long long)job->id);
+    }
+    pf__log(jobs->ctx, "job %lld was turned away and never sent again: sending it",
+            (long long)job->id);
+    return send_submission(jobs, p, job);
+}
+
+static pf_err settle_submitting(pf_jobs *jobs, pf_job *job, int send)
 {
     char lockname[80];
     pf_err rc;
@@ -661,14 +820,23 @@ static pf_err settle_submitting(pf_jobs *jobs, pf_job *job)
         return PF_OK;
     if (rc)
         return rc;
-    /* Under the lock, re-read: the submitter may have just finished. */
-    if (!(rc = pf__ledger_reload(jobs->ledger, job)) && job->state == PF_JOB_SUBMITTING)
-        rc = mark_orphan(jobs, job);
+    /* Under the lock, re-read: the submitter may have just finished. A job
+     * the API turned away was never created: it waits for 'wait', 'resume'
+     * or a new run to send it (send_unsent), never for a status query. */
+    if (!(rc = pf__ledger_reload(jobs->ledger, job)) &&
+        job->state == PF_JOB_SUBMITTING) {
+        if (job->unsent && send)
+            rc = send_unsent(jobs, job);
+        else if (!job->unsent)
+            rc = mark_orphan(jobs, job);
+    }
     pf__ledger_unlock(jobs->ledger, lockname);
     return rc;
 }
 
-pf_err pf_jobs_refresh(pf_jobs *jobs, pf_job *job)
+/* send: a job turned away by the API whose process is gone is sent (the
+ * wait loop), rather than left for one that will (a status query). */
+static pf_err refresh(pf_jobs *jobs, pf_job *job, int send)
 {
     const struct pf__provider *p = pf__provider_find(job->provider);
     struct pf__poll poll;
@@ -679,7 +847,7 @@ pf_err pf_jobs_refresh(pf_jobs *jobs, pf_job *job)
     if ((rc = pf__ledger_reload(jobs->ledger, job)))
         return rc;
     if (job->state == PF_JOB_SUBMITTING)
-        return settle_submitting(jobs, job);
+        return settle_submitting(jobs, job, send);
     if (pf_job_state_is_final(job->state) &&
         !(job->state == PF_JOB_COMPLETED && !job->outputs_known))
         return PF_OK;
@@ -714,6 +882,11 @@ pf_err pf_jobs_refresh(pf_jobs *jobs, pf_job *job)
             return pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
     }
     return pf__ledger_update(jobs->ledger, job, why ? why : *detail ? detail : NULL);
+}
+
+pf_err pf_jobs_refresh(pf_jobs *jobs, pf_job *job)
+{
+    return refresh(jobs, job, 0);
 }
 
 pf_err pf__jobs_fresh_urls(pf_jobs *jobs, pf_job *job)
@@ -842,7 +1015,7 @@ pf_err pf_jobs_wait(pf_jobs *jobs, pf_job *job, const pf_wait_options *opts)
 
         if (jobs->ctx->interrupted)
             return interrupted(jobs, job, opts);
-        rc = pf_jobs_refresh(jobs, job);
+        rc = refresh(jobs, job, 1);
         if (rc == PF_EINTR || jobs->ctx->interrupted)
             return interrupted(jobs, job, opts);
         if (rc && soft_failure(rc) && ++failures < PF__POLL_FAILURES) {

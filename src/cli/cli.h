@@ -121,6 +121,13 @@ pf_err pf_cli_jobs_open(pf_ctx *ctx, const struct pf_cli_job_args *a, pf_jobs **
  * (interrupt.c). Release restores the default before ctx is freed. */
 void pf_cli_catch_interrupt(pf_ctx *ctx, int presses_to_exit);
 void pf_cli_release_interrupt(void);
+/* After pf_cli_catch_interrupt: SIGTERM stops ctx's operations cleanly too
+ * (a second one ends the process with 143); pf_cli_terminated() says
+ * whether one came, for the exit status (143 rather than 130). Release
+ * restores both signals. For commands whose partial work is a file to
+ * remove (fix), not a paid job to cancel. */
+void pf_cli_catch_terminate(void);
+int pf_cli_terminated(void);
 
 /* The live status line on a terminal (stderr), and its end. */
 void pf_cli_job_progress(void *userdata, const pf_job *job, const pf_job_progress *p);

@@ -9,8 +9,10 @@
 
 #include "cli.h"
 
-/* 128 + SIGINT, as a shell reports a command Ctrl-C ended. */
+/* 128 + SIGINT and 128 + SIGTERM, as a shell reports a command either
+ * ended. */
 #define PF_EXIT_INTERRUPTED 130
+#define PF_EXIT_TERMINATED 143
 
 const char pf_cli_fix_usage[] =
     "usage: preflight fix --model ID [--schema FILE] [--input REQUEST.json] -o DIR\n"
@@ -55,7 +57,8 @@ const char pf_cli_fix_usage[] =
     "\n"
     "exit status: 0 the request to send passes, 1 violations remain or a file\n"
     "cannot be made to comply, 2 an input could not be read, decoded or written,\n"
-    "130 interrupted (Ctrl-C): the file being written is removed.\n";
+    "130 interrupted (Ctrl-C), 143 terminated (SIGTERM): the file being written\n"
+    "is removed.\n";
 
 #define GREEN  "\033[32m"
 #define RED    "\033[31m"
@@ -314,8 +317,10 @@ int pf_cli_fix(int argc, char **argv)
         a.opts.progress = draw_progress;
         a.opts.progress_userdata = &view;
     }
-    /* The first Ctrl-C stops cleanly, a second ends the process at once. */
+    /* The first Ctrl-C or SIGTERM stops cleanly, a second ends the process
+     * at once. */
     pf_cli_catch_interrupt(ctx, 2);
+    pf_cli_catch_terminate();
     rc = pf_fix(ctx, schema, req, a.outdir, &a.opts, &res);
     pf_cli_release_interrupt();
     if (view.shown)
@@ -323,7 +328,7 @@ int pf_cli_fix(int argc, char **argv)
     if (rc) {
         status = fail(&a, rc, pf_cli_ctx_error(ctx, rc));
         if (rc == PF_EINTR)
-            status = PF_EXIT_INTERRUPTED;
+            status = pf_cli_terminated() ? PF_EXIT_TERMINATED : PF_EXIT_INTERRUPTED;
         goto out;
     }
     /* Each failure once on stderr, as one line naming the file and why,

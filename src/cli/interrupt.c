@@ -8,7 +8,7 @@
 #include "cli.h"
 
 static pf_ctx *volatile interrupt_ctx;
-static volatile sig_atomic_t presses, presses_to_end;
+static volatile sig_atomic_t presses, presses_to_end, terminated;
 
 static void on_interrupt(int sig)
 {
@@ -34,8 +34,36 @@ void pf_cli_catch_interrupt(pf_ctx *ctx, int presses_to_exit)
     sigaction(SIGINT, &sa, NULL);
 }
 
+/* SIGTERM (kill, systemd, a container's stop) stops a fix as Ctrl-C does:
+ * the partial output is removed; a second one ends at once. 143, not
+ * 130, is what the caller then reports, as a shell would. */
+static void on_terminate(int sig)
+{
+    (void)sig;
+    if (terminated++)
+        _exit(143);
+    pf_ctx_interrupt(interrupt_ctx);
+}
+
+void pf_cli_catch_terminate(void)
+{
+    struct sigaction sa;
+
+    terminated = 0;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_terminate;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int pf_cli_terminated(void)
+{
+    return terminated != 0;
+}
+
 void pf_cli_release_interrupt(void)
 {
     signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     interrupt_ctx = NULL;
 }

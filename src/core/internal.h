@@ -42,6 +42,11 @@ pf_err pf__error(pf_ctx *ctx, pf_err err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void pf__clear_error(pf_ctx *ctx);
 
+/* Applies the process-wide libav settings (silence, av_max_alloc at
+ * PF_MAX_ALLOC) once; every module that calls libav (the probe, the image
+ * and video fixers) calls it first. Defined in probe/probe_av.c. */
+void pf__av_global_init(void);
+
 /* --verbose diagnostics; a no-op without a log sink. */
 void pf__log(pf_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

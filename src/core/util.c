@@ -270,7 +270,12 @@ void pf__redact_text(char *s, size_t size)
 
 void pf__redact_url(char *dst, size_t size, const char *url)
 {
-    const char *scheme_end = strstr(url, "://");
+    const char *first_query = strpbrk(url, "?#");
+    /* A "://" after the first '?' or '#' is inside the query (a redirect
+     * target, a hostile string): it names no scheme, and what follows the
+     * '?' must still go (found by fuzz_url). */
+    const char *scheme_end = first_query && strstr(url, "://") > first_query
+                           ? NULL : strstr(url, "://");
     const char *host = scheme_end ? scheme_end + 3 : url;
     const char *path = host + strcspn(host, "/?#");
     const char *at = memchr(host, '@', (size_t)(path - host));

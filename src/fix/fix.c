@@ -319,7 +319,8 @@ pf_err pf__fix_write_all(pf_ctx *ctx, int fd, const void *data, size_t len,
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            return pf__error(ctx, n < 0 && (errno == ENOSPC || errno == EDQUOT)
+            return pf__error(ctx, n < 0 && (errno == ENOSPC || errno == EDQUOT ||
+                                            errno == EFBIG)
                              ? PF_ENOSPC : PF_EIO, "%s: cannot write: %s", name,
                              n < 0 ? strerror(errno) : "nothing written");
         p += n;
@@ -330,7 +331,8 @@ pf_err pf__fix_write_all(pf_ctx *ctx, int fd, const void *data, size_t len,
 
 static pf_err errno_code(int e)
 {
-    return e == ENOSPC || e == EDQUOT ? PF_ENOSPC : e == ENOENT ? PF_ENOENT : PF_EIO;
+    return e == ENOSPC || e == EDQUOT || e == EFBIG ? PF_ENOSPC
+         : e == ENOENT ? PF_ENOENT : PF_EIO;
 }
 
 static pf_err first_problem(const pf_report *rep, char *buf, size_t size)

@@ -32,6 +32,12 @@ pf_err pf__image_alloc(pf_ctx *ctx, const char *name, int w, int h,
     stride = ((size_t)w * (size_t)channels + 63) & ~(size_t)63;
     if (stride > INT32_MAX || (size_t)h > (SIZE_MAX - 64) / stride)
         return pf__error(ctx, PF_ELIMIT, "%s: %d×%d is too large", name, w, h);
+    /* The same ceiling FFmpeg's allocations have (preflight.h): a header
+     * inside max_pixels may still claim more than one block should take. */
+    if (stride * (size_t)h + 64 > PF_MAX_ALLOC)
+        return pf__error(ctx, PF_ELIMIT, "%s: %d×%d pixels need more than "
+                         "the %u MiB memory limit", name, w, h,
+                         (unsigned)(PF_MAX_ALLOC >> 20));
     /* 64 spare bytes: SIMD resamplers may read a little past a row. */
     if (!(img->px = malloc(stride * (size_t)h + 64)))
         return pf__error(ctx, PF_ENOMEM, "%s: out of memory for %d×%d pixels",

@@ -29,9 +29,7 @@ static pthread_once_t pf__av_fix_once = PTHREAD_ONCE_INIT;
  * agree on silence. */
 static void pf__av_fix_init(void)
 {
-    if (pf__global_flags() & PF_GLOBAL_KEEP_AV_LOG)
-        return;
-    av_log_set_level(AV_LOG_QUIET);
+    pf__av_global_init();
 }
 
 struct mem_io {
@@ -295,9 +293,9 @@ static void merge_planes(uint8_t *const planes[4], size_t plane_stride,
     }
 }
 
-pf_err pf__av_resize(pf_ctx *ctx, const char *name,
-                     const struct pf__image *src, int w, int h,
-                     enum pf__resample filter, struct pf__image *out)
+static pf_err resize_once(pf_ctx *ctx, const char *name,
+                          const struct pf__image *src, int w, int h,
+                          enum pf__resample filter, struct pf__image *out)
 {
     enum AVPixelFormat pf = src->channels == 4 ? AV_PIX_FMT_GBRAP : AV_PIX_FMT_GBRP;
     int flags = (filter == PF__RESAMPLE_AREA ? SWS_AREA
@@ -344,5 +342,49 @@ out:
     free(out_buf);
     if (rc)
         pf__image_free(out);
+    return rc;
+}
+
+/* The largest reduction one libswscale pass is given. Fed in slices of
+ * PF__SLICE_ROWS rows, libswscale 6 (FFmpeg 5.1) reads out of bounds once
+ * a vertical filter outgrows its ring of lines: Lanczos past a ~25x
+ * reduction (a 4000-pixel photo made 100 pixels tall; found by fuzz_fix
+ * on a 16x12090 WebP), bilinear past ~60x, area past ~100x. Larger
+ * reductions go in area-averaging steps of at most this factor first,
+ * which is also what keeps a large reduction from aliasing. */
+#define PF__MAX_PASS_REDUCTION 8
+
+pf_err pf__av_resize(pf_ctx *ctx, const char *name,
+                     const struct pf__image *src, int w, int h,
+                     enum pf__resample filter, struct pf__image *out)
+{
+    struct pf__image step[2] = { { 0 }, { 0 } };
+    const struct pf__image *cur = src;
+    int k = 0;
+    pf_err rc = PF_OK;
+
+    memset(out, 0, sizeof *out);
+    if (w <= 0 || h <= 0)
+        return resize_once(ctx, name, src, w, h, filter, out);
+    while ((int64_t)cur->w > (int64_t)w * PF__MAX_PASS_REDUCTION ||
+           (int64_t)cur->h > (int64_t)h * PF__MAX_PASS_REDUCTION) {
+        int sw = cur->w / PF__MAX_PASS_REDUCTION > w ? cur->w / PF__MAX_PASS_REDUCTION : w;
+        int sh = cur->h / PF__MAX_PASS_REDUCTION > h ? cur->h / PF__MAX_PASS_REDUCTION : h;
+
+        /* Round up: a step never reduces by more than the factor. */
+        if (sw > w && (int64_t)sw * PF__MAX_PASS_REDUCTION < cur->w)
+            sw++;
+        if (sh > h && (int64_t)sh * PF__MAX_PASS_REDUCTION < cur->h)
+            sh++;
+        pf__image_free(&step[k]);
+        if ((rc = resize_once(ctx, name, cur, sw, sh, PF__RESAMPLE_AREA, &step[k])))
+            goto out;
+        cur = &step[k];
+        k ^= 1;
+    }
+    rc = resize_once(ctx, name, cur, w, h, filter, out);
+out:
+    pf__image_free(&step[0]);
+    pf__image_free(&step[1]);
     return rc;
 }

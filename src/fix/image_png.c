@@ -18,16 +18,78 @@
 
 #include "fix_internal.h"
 
+/* An ancillary chunk longer than this is dropped before libpng sees it
+ * (the probe caps the same chunks at the same size, probe_png.c). */
+#define PF__PNG_ANCILLARY_MAX ((uint32_t)8 << 20)
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* libpng's simplified API allocates the length an ancillary chunk
+ * (tEXt, zTXt, iTXt, eXIf, sPLT...) claims before reading it, and offers
+ * no hook to refuse: a 73-byte file whose tEXt claims 2 GB asks malloc for
+ * 2 GB (found by fuzz_fix). No such chunk changes a pixel, so a copy
+ * without the ones over PF__PNG_ANCILLARY_MAX is decoded instead; one
+ * that claims more than the file holds ends the copy there, and the image
+ * then reads as truncated, as it is. *out is NULL (and nothing is
+ * allocated) when no chunk needs dropping. Only chunk lengths and types
+ * are read here; libpng checks everything else. */
+static pf_err drop_big_chunks(pf_ctx *ctx, const char *name, const uint8_t *data,
+                              size_t len, uint8_t **out, size_t *out_len)
+{
+    size_t pos = 8, o = 8;
+    uint8_t *copy = NULL;
+
+    *out = NULL;
+    *out_len = 0;
+    while (pos + 8 <= len) {
+        uint32_t n = be32(data + pos);
+        int ancillary = (data[pos + 4] & 0x20) != 0;
+        int big = ancillary && (n > PF__PNG_ANCILLARY_MAX ||
+                                (size_t)n + 12 > len - pos);
+        size_t whole = (size_t)n + 12 < len - pos ? (size_t)n + 12 : len - pos;
+
+        if (big && !copy) {
+            if (!(copy = malloc(len)))
+                return pf__error(ctx, PF_ENOMEM, "%s: out of memory", name);
+            memcpy(copy, data, pos);
+            o = pos;
+        }
+        if (big && (size_t)n + 12 > len - pos)
+            break;              /* cut short inside it: the rest is gone */
+        if (copy && !big) {
+            memcpy(copy + o, data + pos, whole);
+            o += whole;
+        }
+        if (memcmp(data + pos + 4, "IEND", 4) == 0)
+            break;
+        pos += whole;
+    }
+    *out = copy;
+    *out_len = o;
+    return PF_OK;
+}
+
 pf_err pf__png_decode(pf_ctx *ctx, const char *name, const uint8_t *data,
                       size_t len, int64_t max_pixels, struct pf__image *img)
 {
     png_image pi;
+    uint8_t *copy = NULL;
+    size_t copy_len = 0;
     pf_err rc = PF_OK;
     int alpha;
 
     memset(img, 0, sizeof *img);
     memset(&pi, 0, sizeof pi);
     pi.version = PNG_IMAGE_VERSION;
+    if (len > 8 && (rc = drop_big_chunks(ctx, name, data, len, &copy, &copy_len)))
+        return rc;
+    if (copy) {
+        data = copy;
+        len = copy_len;
+    }
     if (!png_image_begin_read_from_memory(&pi, data, len)) {
         rc = pf__error(ctx, PF_ECORRUPT, "%s: cannot decode PNG: %s", name, pi.message);
         goto out;
@@ -53,6 +115,7 @@ pf_err pf__png_decode(pf_ctx *ctx, const char *name, const uint8_t *data,
     }
 out:
     png_image_free(&pi);
+    free(copy);
     if (rc)
         pf__image_free(img);
     return rc;

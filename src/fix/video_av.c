@@ -53,9 +53,7 @@ static pthread_once_t pf__av_video_once = PTHREAD_ONCE_INIT;
 /* A library must not print; the probe and the image fixer say the same. */
 static void pf__av_video_init(void)
 {
-    if (pf__global_flags() & PF_GLOBAL_KEEP_AV_LOG)
-        return;
-    av_log_set_level(AV_LOG_QUIET);
+    pf__av_global_init();
 }
 
 static int interrupt_cb(void *opaque)
@@ -215,9 +213,13 @@ static pf_err write_error(pf_ctx *ctx, const struct pf__av_job *job, int err)
 
     if (ctx->interrupted)
         return interrupted(ctx, job->src);
-    return pf__error(ctx, err == AVERROR(ENOSPC) || err == AVERROR(EDQUOT)
-                     ? PF_ENOSPC : PF_EIO, "%s: cannot write: %s", job->dst_name,
-                     av_reason(err, reason, sizeof reason));
+    /* A quota, or a file size limit (RLIMIT_FSIZE: EFBIG), is as full a
+     * disk to the user as ENOSPC. */
+    return pf__error(ctx, err == AVERROR(ENOSPC) || err == AVERROR(EDQUOT) ||
+                     err == AVERROR(EFBIG) ? PF_ENOSPC : PF_EIO,
+                     "%s: cannot write: %s", job->dst_name,
+                     err == AVERROR(EFBIG) ? "no space: the file size limit "
+                     "(ulimit -f) is reached" : av_reason(err, reason, sizeof reason));
 }
 
 /* Opens the file and writes the header; the index goes to the front when

@@ -47,7 +47,12 @@ struct pf_job {
     char key[65];               /* hex SHA-256 of the request */
     char *provider, *model;
     char *base_url;             /* where it was submitted */
-    char *body;                 /* the JSON sent */
+    char *body;                 /* the JSON sent, as the ledger keeps it:
+                                 * hosted files, data URIs and presigned
+                                 * URLs become {"$preflight_media": ...}
+                                 * references (job.c, stored_body) */
+    char *wire;                 /* not stored: the JSON actually POSTed,
+                                 * when it differs from body */
     char *meta;                 /* provider's own JSON (headers it needs
                                  * again to poll), or NULL */
     char *request_id;           /* NULL until the API answered */
@@ -60,6 +65,10 @@ struct pf_job {
     size_t noutputs;
     int outputs_known;          /* the result was read (possibly empty) */
     int reused;                 /* not stored: set by pf_jobs_submit */
+    int unsent;                 /* submitting, and no POST of it is in
+                                 * flight: each one sent so far was turned
+                                 * away (429, 503, refused connection) and
+                                 * created nothing, so it may be sent again */
 };
 
 #define PF__LEDGER_SCHEMA 2      /* the schema this preflight writes */
@@ -111,7 +120,7 @@ pf_err pf__ledger_find_key(struct pf__ledger *l, const char *key,
                            pf_job **out);
 
 /* Records a new job from job's key, provider, model, base_url, body, meta,
- * outdir and state, and claims its key, in one transaction; sets its id and
+ * outdir, state and unsent, and claims its key, in one transaction; sets its id and
  * times. A key held by a job that is not failed, cancelled or rejected is
  * taken over only with replace (--force): otherwise nothing is recorded and
  * PF_EEXIST (no message) comes back with that job's id in *holder. */
@@ -125,6 +134,14 @@ pf_err pf__ledger_insert(struct pf__ledger *l, pf_job *job, int replace,
  * different one: the ledger's wins, and job shows it. detail goes with the
  * event (may be NULL). */
 pf_err pf__ledger_update(struct pf__ledger *l, pf_job *job, const char *detail);
+
+/* Says whether a submitting job has a POST in flight (unsent 0, before
+ * each POST) or none (unsent 1, once the API turned it away and before
+ * waiting to ask again), with detail as an event. Written before the wait
+ * so that a process killed in it leaves a job the next run sends, not an
+ * "outcome unknown". No-op for a job past submitting. Reloads the job. */
+pf_err pf__ledger_set_unsent(struct pf__ledger *l, pf_job *job, int unsent,
+                             const char *detail);
 
 /* Records the outputs' URLs and kinds (those already recorded keep their
  * download facts) and marks the result as read. */
@@ -194,6 +211,8 @@ struct pf__ledger_ops {
                          int *added);
     /* Stores the lease_s setting. */
     pf_err (*set_lease)(struct pf__ledger *l, int seconds);
+    pf_err (*set_unsent)(struct pf__ledger *l, pf_job *job, int unsent,
+                         const char *detail);
 };
 
 /* The backends' openers (the URL's rest: a path, or the libpq URL). */

@@ -136,6 +136,7 @@ void pf_job_free(pf_job *job)
     free(job->model);
     free(job->base_url);
     free(job->body);
+    free(job->wire);
     free(job->meta);
     free(job->request_id);
     free(job->error);
@@ -355,6 +356,12 @@ pf_err pf__ledger_set_outputs(struct pf__ledger *l, pf_job *job)
     return l->ops->set_outputs(l, job);
 }
 
+pf_err pf__ledger_set_unsent(struct pf__ledger *l, pf_job *job, int unsent,
+                             const char *detail)
+{
+    return l->ops->set_unsent(l, job, unsent, detail);
+}
+
 pf_err pf__ledger_refresh_urls(struct pf__ledger *l, pf_job *job)
 {
     return l->ops->refresh_urls(l, job);
@@ -396,6 +403,8 @@ pf_err pf__ledger_reload(struct pf__ledger *l, pf_job *job)
         return rc;
     /* Swap contents so the caller's pointer stays valid. */
     fresh->reused = job->reused;
+    fresh->wire = job->wire;        /* not stored: the caller's */
+    job->wire = NULL;
     tmp = *job;
     *job = *fresh;
     *fresh = tmp;

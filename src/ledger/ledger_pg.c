@@ -201,7 +201,8 @@ static const char schema_sql[] =
     " outputs_known INTEGER NOT NULL DEFAULT 0,"
     " created BIGINT NOT NULL,"
     " updated BIGINT NOT NULL,"
-    " origin TEXT UNIQUE);"
+    " origin TEXT UNIQUE,"
+    " unsent INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX jobs_by_key ON jobs(key);"
     "CREATE INDEX jobs_by_request ON jobs(request_id);"
     "CREATE TABLE outputs ("
@@ -263,6 +264,11 @@ static pf_err prepare_schema(struct pg *l)
                                    "preflight to use it; nothing was written",
                                    l->base.where, version, PF__LEDGER_SCHEMA));
     if (version < 1 && (rc = exec(l, schema_sql)))
+        return finish(l, rc);
+    /* Ledgers made before the column existed: their submitting rows read
+     * 0, "a POST may be in flight", which is what they meant then. */
+    if ((rc = exec(l, "ALTER TABLE jobs ADD COLUMN IF NOT EXISTS unsent INTEGER NOT NULL "
+                      "DEFAULT 0")))
         return finish(l, rc);
     /* (Version 2 is the first PostgreSQL schema: later migrations go here.) */
     if ((rc = finish(l, PF_OK)))
@@ -481,7 +487,8 @@ static void pg_close(struct pf__ledger *base)
 /* ---- reading ------------------------------------------------------------------ */
 
 #define JOB_COLUMNS "id, key, provider, model, base_url, body, meta, state, " \
-    "request_id, queue_position, error, outdir, outputs_known, created, updated"
+    "request_id, queue_position, error, outdir, outputs_known, created, updated, " \
+    "unsent"
 
 static int col_set(char **field, const PGresult *r, int row, int col)
 {
@@ -504,6 +511,7 @@ static pf_err read_row(const PGresult *r, int row, pf_job *job)
     job->outputs_known = (int)num(r, row, 12);
     job->created = num(r, row, 13);
     job->updated = num(r, row, 14);
+    job->unsent = (int)num(r, row, 15);
     return PF_OK;
 }
 
@@ -717,9 +725,11 @@ static pf_err pg_insert(struct pf__ledger *ledger, pf_job *job, int replace,
     p_text(&p, job->outdir);
     p_int(&p, job->created);
     p_int(&p, job->updated);
+    p_int(&p, job->unsent != 0);
     if ((rc = run(l, "INSERT INTO jobs (key, provider, model, base_url, body, meta, state, "
-                     "outdir, created, updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-                     "$10) RETURNING id", &p, 0, &r, "cannot write to the ledger")))
+                     "outdir, created, updated, unsent) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+                     "$8, $9, $10, $11) RETURNING id", &p, 0, &r,
+                  "cannot write to the ledger")))
         return finish(l, rc);
     job->id = num(r, 0, 0);
     PQclear(r);
@@ -977,8 +987,37 @@ static pf_err pg_set_lease(struct pf__ledger *ledger, int seconds)
                &p, 0, NULL, "cannot write to the ledger");
 }
 
+/* As ledger_sqlite.c's: only a job still submitting changes, and its event
+ * is written only when it did. */
+static pf_err pg_set_unsent(struct pf__ledger *ledger, pf_job *job, int unsent,
+                            const char *detail)
+{
+    struct pg *l = (struct pg *)ledger;
+    struct params p = { .n = 0 };
+    PGresult *r = NULL;
+    int changed;
+    pf_err rc;
+
+    if ((rc = begin(l)))
+        return rc;
+    p_int(&p, unsent != 0);
+    p_int(&p, now());
+    p_int(&p, job->id);
+    if ((rc = run(l, "UPDATE jobs SET unsent = $1, updated = $2 WHERE id = $3 AND "
+                     "state = 'submitting'", &p, 0, &r, "cannot write to the ledger")))
+        return finish(l, rc);
+    changed = atoi(PQcmdTuples(r)) == 1;
+    PQclear(r);
+    if (changed && detail)
+        rc = add_event(l, job->id, "submitting", detail);
+    if ((rc = finish(l, rc)))
+        return rc;
+    return pf__ledger_reload(&l->base, job);
+}
+
 static const struct pf__ledger_ops pg_ops = {
     "postgresql", pg_close, pg_lock, pg_unlock, pg_holder, pg_find_key, pg_insert,
     pg_update, pg_set_outputs, pg_refresh_urls, pg_output_done, pg_get_id,
     pg_get_request, pg_list, pg_counts, pg_id, pg_import_job, pg_set_lease,
+    pg_set_unsent,
 };

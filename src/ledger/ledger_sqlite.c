@@ -9,10 +9,15 @@
  * request is being sent" must be on disk before the POST goes out.
  *
  * Locks that must outlive a transaction (held across an HTTP request) are
- * POSIX record locks on bytes of jobs.lock: they vanish with the process
- * that held them, whatever killed it. (On one machine that is the best
- * lease there is: it expires the instant its holder dies.)
+ * open-file-description locks (F_OFD_SETLK) on bytes of jobs.lock: they
+ * vanish with the process that held them, whatever killed it. Classic
+ * POSIX record locks (F_SETLK) would not do: the kernel drops all of a
+ * process's record locks on a file when the process closes *any*
+ * descriptor of that file (SQLite, a test or a library user opening and
+ * closing jobs.lock would silently unlock a submission in flight). An OFD
+ * lock belongs to the one open file description made in pf__sqlite_open.
  */
+#define _GNU_SOURCE     /* F_OFD_SETLK (Linux 3.15, glibc 2.20) */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -112,6 +117,20 @@ static pf_err exec(struct sq *l, const char *sql)
     return PF_OK;
 }
 
+/* Ledgers made before the column existed get it; their rows read 0, "a
+ * POST may be in flight", which is what a submitting row meant then. */
+static pf_err add_unsent_column(struct sq *l)
+{
+    sqlite3_stmt *st = NULL;
+
+    if (sqlite3_prepare_v2(l->db, "SELECT unsent FROM jobs LIMIT 0", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_finalize(st);
+        return PF_OK;
+    }
+    return exec(l, "ALTER TABLE jobs ADD COLUMN unsent INTEGER NOT NULL DEFAULT 0");
+}
+
 /* The schema's version: the version table's, else user_version (1 for a
  * ledger older than the table, 0 for a new file). */
 static pf_err schema_version(struct sq *l, int *version)
@@ -174,7 +193,8 @@ static pf_err prepare_schema(struct sq *l)
         goto fail;
     }
     if ((version < 1 && (rc = exec(l, schema_sql))) ||
-        (version < 2 && (rc = exec(l, schema_v2_sql))))
+        (version < 2 && (rc = exec(l, schema_v2_sql))) ||
+        (rc = add_unsent_column(l)))
         goto fail;
     if ((rc = exec(l, "COMMIT")))
         goto fail;
@@ -288,7 +308,8 @@ static pf_err sq_lock(struct pf__ledger *ledger, const char *name, int wait)
     fl.l_whence = SEEK_SET;
     fl.l_start = lock_offset(name);
     fl.l_len = 1;
-    while (fcntl(l->lock_fd, wait ? F_SETLKW : F_SETLK, &fl) != 0) {
+    fl.l_pid = 0;           /* required of OFD locks */
+    while (fcntl(l->lock_fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) != 0) {
         if (errno == EINTR) {
             if (l->ctx->interrupted)
                 return pf__error(l->ctx, PF_EINTR, "interrupted while waiting "
@@ -313,7 +334,7 @@ static void sq_unlock(struct pf__ledger *ledger, const char *name)
     fl.l_whence = SEEK_SET;
     fl.l_start = lock_offset(name);
     fl.l_len = 1;
-    fcntl(l->lock_fd, F_SETLK, &fl);
+    fcntl(l->lock_fd, F_OFD_SETLK, &fl);
 }
 
 /* ---- reading ------------------------------------------------------------- */
@@ -333,7 +354,8 @@ static int col_set(char **field, sqlite3_stmt *st, int col)
 }
 
 #define JOB_COLUMNS "id, key, provider, model, base_url, body, meta, state, " \
-    "request_id, queue_position, error, outdir, outputs_known, created, updated"
+    "request_id, queue_position, error, outdir, outputs_known, created, updated, " \
+    "unsent"
 
 /* Fills job from a row of JOB_COLUMNS; outputs are read separately. */
 static pf_err read_row(sqlite3_stmt *st, pf_job *job)
@@ -353,6 +375,7 @@ static pf_err read_row(sqlite3_stmt *st, pf_job *job)
     job->outputs_known = sqlite3_column_int(st, 12);
     job->created = sqlite3_column_int64(st, 13);
     job->updated = sqlite3_column_int64(st, 14);
+    job->unsent = sqlite3_column_int(st, 15);
     return PF_OK;
 }
 
@@ -628,8 +651,8 @@ static pf_err sq_insert(struct pf__ledger *ledger, pf_job *job, int replace,
     if ((rc = begin(l)))
         return rc;
     if ((rc = prepare(l, "INSERT INTO jobs (key, provider, model, base_url, body, "
-                         "meta, state, outdir, created, updated) VALUES "
-                         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st)))
+                         "meta, state, outdir, created, updated, unsent) VALUES "
+                         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st)))
         return finish(l, rc);
     job->created = job->updated = now();
     sqlite3_bind_text(st, 1, job->key, -1, SQLITE_STATIC);
@@ -642,6 +665,7 @@ static pf_err sq_insert(struct pf__ledger *ledger, pf_job *job, int replace,
     bind_text_or_null(st, 8, job->outdir);
     sqlite3_bind_int64(st, 9, job->created);
     sqlite3_bind_int64(st, 10, job->updated);
+    sqlite3_bind_int(st, 11, job->unsent != 0);
     rc = step_done(l, st);
     sqlite3_finalize(st);
     if (!rc) {
@@ -707,6 +731,30 @@ static pf_err sq_update(struct pf__ledger *ledger, pf_job *job, const char *deta
     sqlite3_bind_int(st, 10, rank);
     rc = step_done(l, st);
     sqlite3_finalize(st);
+    if ((rc = finish(l, rc)))
+        return rc;
+    return pf__ledger_reload(&l->base, job);
+}
+
+static pf_err sq_set_unsent(struct pf__ledger *ledger, pf_job *job, int unsent,
+                            const char *detail)
+{
+    struct sq *l = (struct sq *)ledger;
+    sqlite3_stmt *st = NULL;
+    pf_err rc;
+
+    if ((rc = begin(l)))
+        return rc;
+    if ((rc = prepare(l, "UPDATE jobs SET unsent = ?, updated = ? WHERE id = ? AND "
+                         "state = 'submitting'", &st)))
+        return finish(l, rc);
+    sqlite3_bind_int(st, 1, unsent != 0);
+    sqlite3_bind_int64(st, 2, now());
+    sqlite3_bind_int64(st, 3, job->id);
+    rc = step_done(l, st);
+    sqlite3_finalize(st);
+    if (!rc && sqlite3_changes(l->db) == 1 && detail)
+        rc = add_event(l, job->id, "submitting", detail);
     if ((rc = finish(l, rc)))
         return rc;
     return pf__ledger_reload(&l->base, job);
@@ -779,9 +827,13 @@ static pf_err sq_output_done(struct pf__ledger *ledger, pf_job *job, size_t i)
     sqlite3_stmt *st = NULL;
     pf_err rc;
 
+    /* The facts and their event in one transaction: a crash leaves both
+     * or neither. */
+    if ((rc = begin(l)))
+        return rc;
     if ((rc = prepare(l, "UPDATE outputs SET path = ?, size = ?, sha256 = ?, worker = ? "
                          "WHERE job = ? AND idx = ?", &st)))
-        return rc;
+        return finish(l, rc);
     bind_text_or_null(st, 1, o->path);
     sqlite3_bind_int64(st, 2, o->pub.size);
     bind_text_or_null(st, 3, o->sha256);
@@ -792,7 +844,7 @@ static pf_err sq_output_done(struct pf__ledger *ledger, pf_job *job, size_t i)
     sqlite3_finalize(st);
     if (!rc)
         rc = add_event(l, job->id, "downloaded", o->path);
-    return rc;
+    return finish(l, rc);
 }
 
 /* ---- the ledger as a whole ------------------------------------------------ */
@@ -807,7 +859,8 @@ static void sq_holder(struct pf__ledger *ledger, const char *name, char *buf, si
     fl.l_whence = SEEK_SET;
     fl.l_start = lock_offset(name);
     fl.l_len = 1;
-    if (fcntl(l->lock_fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK && fl.l_pid > 0)
+    /* An OFD lock's holder has no pid (l_pid is -1): only "another". */
+    if (fcntl(l->lock_fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK && fl.l_pid > 0)
         snprintf(buf, size, "preflight process %ld on this machine", (long)fl.l_pid);
     else
         snprintf(buf, size, "another preflight process on this machine");
@@ -950,4 +1003,5 @@ static const struct pf__ledger_ops sqlite_ops = {
     "sqlite", sq_close, sq_lock, sq_unlock, sq_holder, sq_find_key, sq_insert,
     sq_update, sq_set_outputs, sq_refresh_urls, sq_output_done, sq_get_id,
     sq_get_request, sq_list, sq_counts, sq_id, sq_import_job, sq_set_lease,
+    sq_set_unsent,
 };

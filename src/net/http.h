@@ -166,7 +166,10 @@ struct pf__http_request {
      * PUT and DELETE, 0 for POST (a POST is retried only when the caller
      * knows it is safe: an idempotency guard, or no request was sent). */
     int retries;
-    /* A failed connect (nothing was sent) is retried even for a POST. */
+    /* A failed connect (nothing was sent) is retried even for a POST,
+     * unless this is set: then it is returned (reply->sent 0), for a
+     * caller that records why before it waits and asks again itself. */
+    int no_unsent_retry;
 
     /* Called as the body goes out or comes in, at most ~10 times a second;
      * total -1 when unknown. Return non-zero to abort (PF_EINTR). */
@@ -250,6 +253,14 @@ pf_err pf__http_request(struct pf__http *h, const struct pf__http_request *req,
  * pull stream): https anywhere, http only to a loopback host. PF_EUSAGE
  * with the redacted URL otherwise. */
 pf_err pf__http_check_url(pf_ctx *ctx, const char *url);
+
+/* Fuzz targets and tests: reads a raw response header block (a status
+ * line, then "Name: value" lines, as a server sends them) with the header
+ * callbacks pf__http_request uses, and fills the reply's header fields
+ * (status, Content-Length, Content-Range, Content-Type, ETag, Location,
+ * Retry-After) as a transfer would. No network. */
+void pf__http_parse_headers(struct pf__http *h, const char *block, size_t len,
+                            struct pf__http_reply *reply);
 
 /* Frees the reply's body and resets it; accepts a zeroed reply, twice. */
 void pf__http_reply_free(struct pf__http_reply *reply);

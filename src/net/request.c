@@ -158,6 +158,47 @@ static size_t pf__req_on_header(char *data, size_t size, size_t n, void *ud)
     return len;
 }
 
+/* What the final response's headers said, into the reply. */
+static void pf__req_reply_headers(const struct pf__xfer *x,
+                                  struct pf__http_reply *reply)
+{
+    reply->status = x->h->resp.status;
+    reply->content_length = x->h->resp.content_length;
+    reply->range_first = x->h->resp.range_first;
+    reply->range_total = x->h->resp.range_total;
+    reply->retry_after_ms = x->retry_after_ms;
+    pf__strlcpy(reply->content_type, x->content_type, sizeof reply->content_type);
+    pf__strlcpy(reply->etag, x->etag, sizeof reply->etag);
+    pf__strlcpy(reply->location, x->location, sizeof reply->location);
+}
+
+void pf__http_parse_headers(struct pf__http *h, const char *block, size_t len,
+                            struct pf__http_reply *reply)
+{
+    struct pf__xfer x;
+    const char *p = block, *end = block + len;
+
+    memset(&x, 0, sizeof x);
+    x.h = h;
+    x.retry_after_ms = -1;
+    h->resp.status = h->resp.content_length = -1;
+    h->resp.range_first = h->resp.range_last = h->resp.range_total = -1;
+    /* libcurl hands the callback one line at a time, CRLF included. */
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+        char *line = malloc(n ? n : 1);
+
+        if (!line)
+            break;
+        memcpy(line, p, n);
+        pf__req_on_header(line, 1, n, &x);
+        free(line);
+        p += n;
+    }
+    pf__req_reply_headers(&x, reply);
+}
+
 /* Appends to the in-memory body; a 2xx body over its limit fails the
  * transfer, an error body is quietly cut at 64 KiB whatever the caller's
  * limit (its head says what went wrong). */
@@ -911,8 +952,8 @@ pf_err pf__http_request(struct pf__http *h, const struct pf__http_request *req,
         /* Bytes already written to a pipe cannot be taken back. */
         if (x.sink_len > 0 && x.sink_start < 0)
             break;
-        if (attempt > (fate == PF__REQ_RETRY_UNSENT && retries < PF__REQ_RETRIES
-                           ? PF__REQ_RETRIES : retries))
+        if (attempt > (fate == PF__REQ_RETRY_UNSENT && retries < PF__REQ_RETRIES &&
+                       !req->no_unsent_retry ? PF__REQ_RETRIES : retries))
             break;
         wait = pf__req_backoff_ms(h->ctx, attempt, x.retry_after_ms);
         pf__log(h->ctx, "http: %s %s: retrying in %.1f s", x.method, h->name,
@@ -970,14 +1011,7 @@ pf_err pf__http_request(struct pf__http *h, const struct pf__http_request *req,
         req->progress(req->progress_ud, x.send_size > 0 ? x.send_size : 0,
                       x.send_size, (int64_t)h->xfer_bytes, (int64_t)h->xfer_bytes);
 
-    reply->status = h->resp.status;
-    reply->content_length = h->resp.content_length;
-    reply->range_first = h->resp.range_first;
-    reply->range_total = h->resp.range_total;
-    reply->retry_after_ms = x.retry_after_ms;
-    pf__strlcpy(reply->content_type, x.content_type, sizeof reply->content_type);
-    pf__strlcpy(reply->etag, x.etag, sizeof reply->etag);
-    pf__strlcpy(reply->location, x.location, sizeof reply->location);
+    pf__req_reply_headers(&x, reply);
     if (req->sink_fd >= 0 && h->resp.status >= 200 && h->resp.status < 300) {
         reply->body_len = (size_t)x.sink_len;
         if (x.sink_start >= 0)

@@ -72,12 +72,31 @@ static void pf__av_log(void *avcl, int level, const char *fmt, va_list vl)
     av_log_default_callback(avcl, level, fmt, vl);
 }
 
-/* A library must not print: silence libavformat once per process. */
-static void pf__av_init(void)
+/* The process-wide libav settings every module that calls libav shares
+ * (the probe here, the image and video fixers): silence, since a library
+ * must not print, and a ceiling on any single av_malloc. The ceiling is
+ * what bounds memory against hostile headers: libavformat's mov demuxer
+ * allocates a sample table from the entry count an stco/stsz box claims
+ * (an 877-byte MP4 asks for 1 GiB), and no demuxer option limits that.
+ * Documented in preflight.h (PF_MAX_ALLOC) as a process-wide effect. */
+static pthread_once_t pf__av_global_once = PTHREAD_ONCE_INIT;
+
+static void pf__av_global_setup(void)
 {
     if (pf__global_flags() & PF_GLOBAL_KEEP_AV_LOG)
         return;
     av_log_set_level(AV_LOG_QUIET);
+    av_max_alloc(PF_MAX_ALLOC);
+}
+
+void pf__av_global_init(void)
+{
+    pthread_once(&pf__av_global_once, pf__av_global_setup);
+}
+
+static void pf__av_init(void)
+{
+    pf__av_global_init();
     av_log_set_callback(pf__av_log);
 }
 
@@ -103,6 +122,17 @@ static int pf__av_over_budget(struct pf__av_io *io)
         return 1;
     }
     return 0;
+}
+
+/* libav says ENOMEM when av_malloc refuses a block over PF_MAX_ALLOC
+ * (a real exhaustion of memory would have failed well before a small
+ * file's header is read): name the file and the limit. */
+static pf_err pf__av_over_alloc(pf_ctx *ctx, const char *name)
+{
+    return pf__error(ctx, PF_ELIMIT,
+                     "%s: refused: its header asks for a single allocation "
+                     "over the %u MiB memory limit", name,
+                     (unsigned)(PF_MAX_ALLOC >> 20));
 }
 
 static int pf__av_interrupt(void *opaque)
@@ -343,6 +373,68 @@ static pf_err pf__av_check_samples(struct pf__source *src, AVStream *st,
                          "bytes)",
                          src->name, label, (long long)end,
                          (long long)src->size);
+    return PF_OK;
+}
+
+/* An EBML variable-size integer at p: its length in bytes (0 when it does
+ * not fit in n or is malformed) and its value, the length marker removed
+ * unless keep_marker (element IDs keep it). *unknown is set for the
+ * reserved all-ones size ("unknown", a live stream's segment). */
+static int pf__av_ebml_vint(const uint8_t *p, size_t n, int keep_marker,
+                            uint64_t *v, int *unknown)
+{
+    int len = 1;
+    uint64_t x, ones;
+
+    if (!n || !p[0])
+        return 0;
+    while (!(p[0] & (0x80 >> (len - 1))))
+        len++;
+    if ((size_t)len > n)
+        return 0;
+    x = keep_marker ? p[0] : p[0] & (0xff >> len);
+    for (int i = 1; i < len; i++)
+        x = x << 8 | p[i];
+    ones = ((uint64_t)1 << (7 * len)) - 1;
+    if (unknown)
+        *unknown = !keep_marker && x == ones;
+    *v = x;
+    return len;
+}
+
+/* A Matroska or WebM file cut short: the Segment element states its size
+ * up front (libavformat's writer and mkvmerge fill it in), so a file that
+ * ends before the segment does was cut during upload or copy, as an MP4
+ * whose samples point past its end. libavformat itself reads such a file
+ * without complaint, as far as it goes. Segments of unknown size (written
+ * to a pipe, live) cannot be judged and pass. */
+static pf_err pf__av_check_matroska(struct pf__source *src, const uint8_t *head,
+                                    size_t head_len, const char *label)
+{
+    size_t pos = 0;
+
+    if (src->size < 0)
+        return PF_OK;
+    while (pos < head_len) {
+        uint64_t id, size;
+        int unknown = 0, il, sl;
+
+        if (!(il = pf__av_ebml_vint(head + pos, head_len - pos, 1, &id, NULL)) ||
+            !(sl = pf__av_ebml_vint(head + pos + il, head_len - pos - il, 0, &size,
+                                    &unknown)) || unknown)
+            return PF_OK;
+        pos += (size_t)(il + sl);
+        if (id == 0x18538067) {
+            if (size > (uint64_t)INT64_MAX - pos || (int64_t)(pos + size) > src->size)
+                return pf__error(src->ctx, PF_ECORRUPT, "%s: truncated %s (the segment "
+                                 "ends at %llu of %lld bytes)", src->name, label,
+                                 (unsigned long long)(pos + size), (long long)src->size);
+            return PF_OK;
+        }
+        if (size > head_len - pos)
+            return PF_OK;       /* past what was read: cannot tell */
+        pos += (size_t)size;
+    }
     return PF_OK;
 }
 
@@ -587,6 +679,8 @@ pf_err pf__probe_av(struct pf__source *src, const uint8_t *head,
                                    &opts)) < 0) {
         if (io.io_rc != PF_OK)
             rc = io.io_rc;
+        else if (ret == AVERROR(ENOMEM))
+            rc = pf__av_over_alloc(ctx, src->name);
         else if (iso)
             rc = pf__error(ctx, PF_ECORRUPT,
                            "%s: truncated or corrupt MP4 (%s)", src->name,
@@ -651,6 +745,8 @@ pf_err pf__probe_av(struct pf__source *src, const uint8_t *head,
         if ((ret = avformat_find_stream_info(fmt, stream_opts)) < 0) {
             if (io.io_rc != PF_OK)
                 rc = io.io_rc;
+            else if (ret == AVERROR(ENOMEM))
+                rc = pf__av_over_alloc(ctx, src->name);
             else
                 rc = pf__error(ctx, PF_ECORRUPT, "%s: corrupt %s (%s)",
                                src->name, fmt->iformat->name,
@@ -681,6 +777,11 @@ pf_err pf__probe_av(struct pf__source *src, const uint8_t *head,
             (audio && (rc = pf__av_check_samples(src, audio, label)) != PF_OK))
             goto out;
     }
+    if (strcmp(fmt->iformat->name, "matroska,webm") == 0 &&
+        (rc = pf__av_check_matroska(src, head, head_len,
+                                    strcmp(info->format, "webm") == 0 ? "WebM"
+                                                                      : "Matroska")) != PF_OK)
+        goto out;
     if (video) {
         if (video->codecpar->width <= 0 || video->codecpar->height <= 0) {
             rc = pf__error(ctx, image ? PF_EFORMAT : PF_ECORRUPT,

@@ -270,6 +270,39 @@ expect_status 130 sigint; expect_err "interrupted"; expect_one_line_err
 [ -z "$(ls -A "$TMP/int" 2>/dev/null)" ] || fail "an interrupted fix left $(ls -A "$TMP/int")"; ok
 [ "$(sha "$F/mp4_10s.mp4")" = "$before" ] || fail "the original changed"; ok
 
+# A full disk on the video path: a file size limit (RLIMIT_FSIZE, SIGXFSZ
+# ignored as a shell's trap leaves it) makes libavformat's writes fail
+# with EFBIG as a full disk fails them with ENOSPC: no_space, exit 2, the
+# partial file removed, the original kept.
+( trap '' XFSZ; ulimit -f 64
+  exec "$PREFLIGHT" fix --json --model $ALEPH -o "$TMP/fsz" prompt=hi \
+      video_url=@$F/mp4_10s.mp4 ratio=720:1280 ) >"$TMP/out" 2>"$TMP/err"
+STATUS=$? OUT=$(cat "$TMP/out") ERR=$(cat "$TMP/err")
+expect_status 2 "video fix on a full disk"
+expect_json changes.0.error.code no_space
+expect_err "cannot write: no space: the file size limit (ulimit -f) is reached"
+expect_one_line_err
+[ -z "$(ls -A "$TMP/fsz" 2>/dev/null)" ] || fail "a full disk left $(ls -A "$TMP/fsz")"; ok
+[ "$(sha "$F/mp4_10s.mp4")" = "$before" ] || fail "the original changed"; ok
+
+# SIGTERM (a kill, a service stop) the same way, with 143 (128 + SIGTERM).
+"$PREFLIGHT" fix --model $ALEPH -o "$TMP/term" prompt=hi video_url=@$F/mp4_10s.mp4 $SLOW \
+    >"$TMP/out" 2>"$TMP/err" &
+pid=$!
+for _ in $(seq 200); do
+    ls -A "$TMP/term" 2>/dev/null | grep -q '^\.preflight' && break
+    sleep 0.05
+done
+ls -A "$TMP/term" 2>/dev/null | grep -q '^\.preflight' || fail "no encode seen running"
+sleep 0.3
+kill -TERM $pid
+wait $pid
+STATUS=$?
+ERR=$(cat "$TMP/err")
+expect_status 143 sigterm; expect_err "interrupted"; expect_one_line_err
+[ -z "$(ls -A "$TMP/term" 2>/dev/null)" ] || fail "a terminated fix left $(ls -A "$TMP/term")"; ok
+[ "$(sha "$F/mp4_10s.mp4")" = "$before" ] || fail "the original changed"; ok
+
 # progress on a terminal (script gives one), never with --json
 if command -v script >/dev/null; then
     # (4 s of the slow case: long enough for the first redraw after a second)

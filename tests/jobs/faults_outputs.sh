@@ -123,4 +123,53 @@ job wait "$RID" -o "$TMP/y" --json
 expect_status 0 "waiting again: a fresh URL this time"
 expect_json outputs.0.path "$TMP/y/clip.mp4"
 fake config '{"output_uses": 0}' >/dev/null
+
+# A kill between the output's link(2) and its ledger record: the .part and
+# the final name are one file, the ledger knows no path. The next wait
+# records it (no "already exists" for its own output) and removes the
+# .part. Then a kill after the record, before the .part went: removed.
+fresh
+job submit "${REQ[@]}" --json
+RID=$(json_field request_id)
+JOBN=$(json_field job)
+job wait "$RID" -o "$TMP/k" --json
+expect_status 0 "download for the crash states"
+want=$(sha "$TMP/k/clip.mp4")
+python3 - "$STATE/jobs.db" "$JOBN" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE outputs SET path = NULL, size = NULL, sha256 = NULL WHERE job = ?", (int(sys.argv[2]),))
+db.commit()
+PY
+ln "$TMP/k/clip.mp4" "$TMP/k/.preflight-$JOBN-0.part"
+job wait "$RID" -o "$TMP/k" --json
+expect_status 0 "killed after the link, before the ledger record"
+expect_json outputs.0.path "$TMP/k/clip.mp4"
+[ "$(sha "$TMP/k/clip.mp4")" = "$want" ] || fail "output changed"; ok
+[ -z "$(ls -A "$TMP/k" | grep -v '^clip.mp4$')" ] || fail "left behind: $(ls -A "$TMP/k")"; ok
+ln "$TMP/k/clip.mp4" "$TMP/k/.preflight-$JOBN-0.part"
+job wait "$RID" -o "$TMP/k" --json
+expect_status 0 "killed after the ledger record, before the .part was removed"
+[ "$(ls -A "$TMP/k")" = "clip.mp4" ] || fail "left behind: $(ls -A "$TMP/k")"; ok
+python3 - "$STATE/jobs.db" "$JOBN" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+n = db.execute("SELECT COUNT(*) FROM events WHERE job = ? AND state = 'downloaded'", (int(sys.argv[2]),)).fetchone()[0]
+assert n == 2, n        # the first download, and the recovered record
+PY
+[ $? = 0 ] || fail "downloaded events"; ok
+
+# A symlink planted under the .part name is not followed (O_NOFOLLOW):
+# nothing is written through it, and the download fails with its reason.
+fresh
+job submit "${REQ[@]}" --json
+RID=$(json_field request_id)
+JOBN=$(json_field job)
+mkdir -p "$TMP/s"
+: >"$TMP/victim"
+ln -s "$TMP/victim" "$TMP/s/.preflight-$JOBN-0.part"
+job wait "$RID" -o "$TMP/s"
+expect_status 2 "a symlink under the .part name"
+expect_err ".preflight-$JOBN-0.part"
+[ ! -s "$TMP/victim" ] || fail "wrote through the symlink"; ok
 done_tests

@@ -47,6 +47,42 @@ expect_err "interrupted before the submission was accepted: nothing was created"
 job jobs --json
 expect_json jobs.0.state rejected
 
+# SIGKILL inside a 429's Retry-After wait (a closed laptop, the OOM
+# killer): the refusal is recorded before the wait, so the job is not an
+# "outcome unknown". The rerun sends it, once; so does 'resume'.
+for how in submit resume; do
+    fresh
+    before=$(submits)
+    fake fault '{"on": "submit", "action": "status", "code": 429, "retry_after": 30}' >/dev/null
+    "$PREFLIGHT" submit --state-dir "$STATE" --base-url "$BASE" "${REQ[@]}" --verbose \
+        >"$TMP/bg.out" 2>"$TMP/bg.err" &
+    pid=$!
+    for _ in $(seq 200); do grep -q "asking again" "$TMP/bg.err" && break; sleep 0.05; done
+    grep -q "submission answered HTTP 429, asking again in 30.0 s (its Retry-After)" "$TMP/bg.err" \
+        || fail "no 429 wait: $(cat "$TMP/bg.err")"; ok
+    kill -KILL $pid
+    wait $pid 2>/dev/null
+    after_kill
+    job jobs --json
+    expect_json jobs.0.state submitting
+    job status "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["jobs"][0]["job"])' <<<"$OUT")"
+    expect_status 0 "status leaves a turned-away job alone ($how)"
+    expect_stat 's["submits"]' "$before"
+    if [ $how = submit ]; then
+        job submit "${REQ[@]}" --json
+        expect_status 0 "rerun after a kill in the 429 wait"
+        expect_json state in_queue
+    else
+        job resume
+        expect_status 0 "resume after a kill in the 429 wait"
+    fi
+    expect_stat 's["submits"]' $((before + 1))
+    job submit "${REQ[@]}" --json
+    expect_status 0 "and again: the same job"
+    expect_json reused true
+    expect_stat 's["submits"]' $((before + 1))
+done
+
 # A server error after the POST: the job may exist. Outcome unknown, and
 # never sent again without --force.
 for fault in '{"on": "submit", "action": "status", "code": 500}' \

@@ -95,6 +95,23 @@ expect_status 0 "run --inline on CometAPI"
 expect_json state completed
 expect_stat '[j["body"]["videoUri"][:22] for j in s["jobs"].values() if j["provider"] == "cometapi"][0]' \
     "data:video/mp4;base64,"
+# The ledger keeps what resubmission needs, not the megabytes: a file sent
+# inline or hosted (above) as its path, never the data URI nor the
+# presigned GET URL's signature.
+python3 - "$STATE/jobs.db" "$CLIP" <<'PY' || fail "ledger bodies"
+import json, os, sqlite3, sys
+rows = [json.loads(b) for (b,) in sqlite3.connect(sys.argv[1]).execute("SELECT body FROM jobs")]
+inline = [r for r in rows if "videoUri" in r and r.get("promptText") == "inline"][0]
+assert inline["videoUri"] == {"$preflight_media": {"path": os.path.realpath(sys.argv[2])}}, inline
+hosted = [r for r in rows if isinstance(r.get("video_url"), dict)]
+assert hosted and all(r["video_url"]["$preflight_media"]["path"] == os.path.realpath(sys.argv[2])
+                      for r in hosted), hosted
+PY
+ok
+for f in "$STATE"/jobs.db*; do
+    grep -aqF -e getsig0123456789abcdef -e "data:video/mp4;base64," "$f" && fail "a signature or a data URI in $f"
+done
+ok
 
 # A job that fails: exit 1 and the manifest says why.
 fake config '{"outcome": "failed", "reason": "No GPU could take the job."}' >/dev/null
