@@ -10,7 +10,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
     build-essential cmake pkg-config ca-certificates \
     libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
     libcurl4-openssl-dev libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev \
-    libcjson-dev libsqlite3-dev libssl-dev \
+    libcjson-dev libsqlite3-dev sqlite3 libssl-dev \
     libheif-dev libheif-examples libimage-exiftool-perl imagemagick \
     ffmpeg python3 valgrind clang libclang-rt-14-dev man-db curl time >/dev/null
 # The locale test formats in de_DE.UTF-8 (decimal comma); the package test

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,22 +36,8 @@ const struct pf__provider *pf__provider_find(const char *name)
  * relative one), else ~/.local/state/preflight. */
 static pf_err default_state_dir(pf_ctx *ctx, char **out)
 {
-    const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-
-    if (xdg && xdg[0] == '/') {
-        *out = pf__asprintf("%s/preflight", xdg);
-    } else {
-        if (!home || home[0] != '/') {
-            struct passwd *pw = getpwuid(getuid());
-
-            home = pw ? pw->pw_dir : NULL;
-        }
-        if (!home)
-            return pf__error(ctx, PF_EUSAGE, "no home directory to keep the job ledger "
-                             "in: set XDG_STATE_HOME or give a state directory");
-        *out = pf__asprintf("%s/.local/state/preflight", home);
-    }
-    return *out ? PF_OK : pf__error(ctx, PF_ENOMEM, "out of memory");
+    return pf__xdg_dir(ctx, "XDG_STATE_HOME", ".local/state", "preflight",
+                       "the job ledger (or give a state directory)", out);
 }
 
 static int env_ms(const char *name, int fallback)

@@ -83,6 +83,13 @@ int pf__sleep_ms(pf_ctx *ctx, int64_t ms);
  * dir is a directory. what names it in a message ("output directory"). */
 pf_err pf__mkdir_p(pf_ctx *ctx, const char *dir, unsigned mode, const char *what);
 
+/* An XDG base directory with sub appended, malloc'ed in *out: $env when it
+ * is absolute (the spec ignores a relative one), else ~/fallback (the
+ * home from $HOME, else the password database). PF_EUSAGE, naming what
+ * the directory is for and env, when there is no home. */
+pf_err pf__xdg_dir(pf_ctx *ctx, const char *env, const char *fallback,
+                   const char *sub, const char *what, char **out);
+
 /* Redacts, in place, every http(s) URL inside a text (a server's error
  * message, a job's failure reason) as pf__redact_url does: an API that
  * echoes the presigned URL it could not fetch must not put its signature in

@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -320,4 +322,25 @@ void pf_format_size(char *buf, size_t size, int64_t bytes)
     else
         snprintf(buf, size, "%.2f GB", (double)(bytes / 10000000) / 100);
     pf__c_locale_end(locale);
+}
+
+pf_err pf__xdg_dir(pf_ctx *ctx, const char *env, const char *fallback,
+                   const char *sub, const char *what, char **out)
+{
+    const char *xdg = getenv(env), *home = getenv("HOME");
+
+    *out = NULL;
+    if (xdg && xdg[0] == '/') {
+        *out = pf__asprintf("%s/%s", xdg, sub);
+    } else {
+        if (!home || home[0] != '/') {
+            struct passwd *pw = getpwuid(getuid());
+
+            home = pw ? pw->pw_dir : NULL;
+        }
+        if (!home)
+            return pf__error(ctx, PF_EUSAGE, "no home directory for %s: set %s", what, env);
+        *out = pf__asprintf("%s/%s/%s", home, fallback, sub);
+    }
+    return *out ? PF_OK : pf__error(ctx, PF_ENOMEM, "out of memory");
 }

@@ -83,10 +83,11 @@ static pthread_once_t pf__av_global_once = PTHREAD_ONCE_INIT;
 
 static void pf__av_global_setup(void)
 {
+    /* The memory bound holds whoever owns the log policy. */
+    av_max_alloc(PF_MAX_ALLOC);
     if (pf__global_flags() & PF_GLOBAL_KEEP_AV_LOG)
         return;
     av_log_set_level(AV_LOG_QUIET);
-    av_max_alloc(PF_MAX_ALLOC);
 }
 
 void pf__av_global_init(void)
@@ -97,7 +98,8 @@ void pf__av_global_init(void)
 static void pf__av_init(void)
 {
     pf__av_global_init();
-    av_log_set_callback(pf__av_log);
+    if (!(pf__global_flags() & PF_GLOBAL_KEEP_AV_LOG))
+        av_log_set_callback(pf__av_log);
 }
 
 /* Nonzero once the probe has used up its time or bytes; the message is

@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,24 +60,8 @@ static int valid_model_path(const char *p)
 
 pf_err pf__catalogue_dir(pf_ctx *ctx, char **out)
 {
-    const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
-
-    *out = NULL;
-    /* The XDG spec ignores a relative $XDG_DATA_HOME. */
-    if (xdg && xdg[0] == '/') {
-        *out = pf__asprintf("%s/preflight/rules", xdg);
-    } else {
-        if (!home || home[0] != '/') {
-            struct passwd *pw = getpwuid(getuid());
-
-            home = pw ? pw->pw_dir : NULL;
-        }
-        if (!home)
-            return pf__error(ctx, PF_EUSAGE, "no home directory for the model "
-                             "catalogue: set XDG_DATA_HOME");
-        *out = pf__asprintf("%s/.local/share/preflight/rules", home);
-    }
-    return *out ? PF_OK : pf__error(ctx, PF_ENOMEM, "out of memory");
+    return pf__xdg_dir(ctx, "XDG_DATA_HOME", ".local/share", "preflight/rules",
+                       "the model catalogue", out);
 }
 
 /* Splits "provider:path" (RunComfy without a prefix). 0, or -1 when the id

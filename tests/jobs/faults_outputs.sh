@@ -135,12 +135,7 @@ JOBN=$(json_field job)
 job wait "$RID" -o "$TMP/k" --json
 expect_status 0 "download for the crash states"
 want=$(sha "$TMP/k/clip.mp4")
-python3 - "$STATE/jobs.db" "$JOBN" <<'PY'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-db.execute("UPDATE outputs SET path = NULL, size = NULL, sha256 = NULL WHERE job = ?", (int(sys.argv[2]),))
-db.commit()
-PY
+ledger_sql "UPDATE outputs SET path = NULL, size = NULL, sha256 = NULL WHERE job = $JOBN" >/dev/null
 ln "$TMP/k/clip.mp4" "$TMP/k/.preflight-$JOBN-0.part"
 job wait "$RID" -o "$TMP/k" --json
 expect_status 0 "killed after the link, before the ledger record"
@@ -151,13 +146,9 @@ ln "$TMP/k/clip.mp4" "$TMP/k/.preflight-$JOBN-0.part"
 job wait "$RID" -o "$TMP/k" --json
 expect_status 0 "killed after the ledger record, before the .part was removed"
 [ "$(ls -A "$TMP/k")" = "clip.mp4" ] || fail "left behind: $(ls -A "$TMP/k")"; ok
-python3 - "$STATE/jobs.db" "$JOBN" <<'PY'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-n = db.execute("SELECT COUNT(*) FROM events WHERE job = ? AND state = 'downloaded'", (int(sys.argv[2]),)).fetchone()[0]
-assert n == 2, n        # the first download, and the recovered record
-PY
-[ $? = 0 ] || fail "downloaded events"; ok
+# The first download, and the recovered record.
+n=$(ledger_sql "SELECT COUNT(*) FROM events WHERE job = $JOBN AND state = 'downloaded'")
+[ "$n" = 2 ] || fail "downloaded events: $n, want 2"; ok
 
 # A symlink planted under the .part name is not followed (O_NOFOLLOW):
 # nothing is written through it, and the download fails with its reason.

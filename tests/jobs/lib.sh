@@ -3,6 +3,7 @@
 # poll and retry intervals, and helpers to drive and inspect the fake.
 . "$(dirname "$0")/../cli_lib.sh"
 HERE=$(cd "$(dirname "$0")/.." && pwd)
+export PF_JOBS_LIB=$HERE/jobs   # ledger_q.py, for the tests' Python
 
 # Tokens are random per run and marked, so a leak is easy to grep for.
 FAKE_RUNCOMFY_TOKEN=rc-SECRET-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
@@ -29,13 +30,22 @@ unset PREFLIGHT_LEDGER PREFLIGHT_WORKER PREFLIGHT_LEASE_S
 if [ "$LEDGER" = postgresql ]; then
     . "$HERE/pg_lib.sh"
     pg_start "$TMP/pg"
-    export PREFLIGHT_LEASE_S=2
+    export PREFLIGHT_LEASE_S=2 PG_DIR
 fi
 # after_kill: a worker was killed; on PostgreSQL its leases outlive it until
 # they expire (on SQLite its locks went with it).
 after_kill() {
     [ "$LEDGER" = postgresql ] && sleep 2.5
     return 0
+}
+# ledger_sql SQL: one statement on the ledger, whichever backend holds it;
+# rows one a line, columns '|'-separated, no headers.
+ledger_sql() {
+    if [ "$LEDGER" = postgresql ]; then
+        psql_q "$1"
+    else
+        sqlite3 "$STATE/jobs.db" "$1"
+    fi
 }
 # ledger_dump FILE: everything the ledger holds, as bytes to grep.
 ledger_dump() {

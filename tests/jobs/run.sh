@@ -98,9 +98,10 @@ expect_stat '[j["body"]["videoUri"][:22] for j in s["jobs"].values() if j["provi
 # The ledger keeps what resubmission needs, not the megabytes: a file sent
 # inline or hosted (above) as its path, never the data URI nor the
 # presigned GET URL's signature.
-python3 - "$STATE/jobs.db" "$CLIP" <<'PY' || fail "ledger bodies"
-import json, os, sqlite3, sys
-rows = [json.loads(b) for (b,) in sqlite3.connect(sys.argv[1]).execute("SELECT body FROM jobs")]
+ledger_sql "SELECT body FROM jobs" >"$TMP/bodies"
+python3 - "$TMP/bodies" "$CLIP" <<'PY' || fail "ledger bodies"
+import json, os, sys
+rows = [json.loads(b) for b in open(sys.argv[1]) if b.strip()]
 inline = [r for r in rows if "videoUri" in r and r.get("promptText") == "inline"][0]
 assert inline["videoUri"] == {"$preflight_media": {"path": os.path.realpath(sys.argv[2])}}, inline
 hosted = [r for r in rows if isinstance(r.get("video_url"), dict)]
@@ -108,9 +109,9 @@ assert hosted and all(r["video_url"]["$preflight_media"]["path"] == os.path.real
                       for r in hosted), hosted
 PY
 ok
-for f in "$STATE"/jobs.db*; do
-    grep -aqF -e getsig0123456789abcdef -e "data:video/mp4;base64," "$f" && fail "a signature or a data URI in $f"
-done
+ledger_dump "$TMP/ledger.dump"
+grep -aqF -e getsig0123456789abcdef -e "data:video/mp4;base64," "$TMP/ledger.dump" \
+    && fail "a signature or a data URI in the ledger"
 ok
 
 # A job that fails: exit 1 and the manifest says why.

@@ -46,12 +46,14 @@ echo "# a whole run takes about $((span_ms * 10 / 9)) ms; kills land in 0..$span
 # "downloading" (completed, a .part on disk, no output recorded).
 phase() {
     python3 - "$STATE/jobs.db" "soak request $1" "$TMP/out/$1" <<'PY'
-import os, sqlite3, sys
+import os, sys
+sys.path.insert(0, os.environ["PF_JOBS_LIB"])
+import ledger_q
 try:
-    c = sqlite3.connect(sys.argv[1], timeout=30)
+    c = ledger_q.connect(sys.argv[1])
     r = c.execute("SELECT id, state, unsent FROM jobs WHERE body LIKE ? ORDER BY id DESC LIMIT 1",
                   ('%"' + sys.argv[2] + '"%',)).fetchone()
-except sqlite3.Error:
+except ledger_q.Error:
     r = None
 if not r:
     print("before-the-ledger-row")
@@ -139,11 +141,13 @@ ok
 # Every job the fake made is one the ledger holds: by request id, or as
 # the one outcome-unknown row of its request (its id was never read).
 python3 - "$STATE/jobs.db" "$BASE/_fake/stats" "$TMP/out" "$WANT" "$unknown" <<'PY' || fail "ledger check"
-import hashlib, json, os, sqlite3, sys, urllib.request
+import hashlib, json, os, sys, urllib.request
+sys.path.insert(0, os.environ["PF_JOBS_LIB"])
+import ledger_q
 db, stats_url, outdir, want, unknown = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
 stats = json.load(urllib.request.urlopen(stats_url))
 made = set(stats["jobs"])
-c = sqlite3.connect(db)
+c = ledger_q.connect(db)
 known = {r[0] for r in c.execute("SELECT request_id FROM jobs WHERE request_id IS NOT NULL")}
 lost = made - known
 rows_unknown = c.execute("SELECT COUNT(*) FROM jobs WHERE state = 'outcome_unknown'").fetchone()[0]
