@@ -7,6 +7,7 @@ bash tools/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)"
 ${SUDO:-$([ "$(id -u)" -eq 0 ] || echo sudo)} cmake --install build >/dev/null
+${SUDO:-$([ "$(id -u)" -eq 0 ] || echo sudo)} ldconfig    # the new libpreflight.so.1
 echo
 echo "== preflight models"
 preflight models
