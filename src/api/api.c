@@ -17,7 +17,6 @@
 
 #include "api.h"
 
-#define PF__TOKEN_FILE_MAX 65536
 
 const struct pf__provider *pf__provider_find(const char *name)
 {
@@ -116,23 +115,13 @@ out:
     return rc;
 }
 
-static void wipe(char *s)
-{
-    if (s) {
-        volatile char *p = s;
-
-        while (*p)
-            *p++ = '\0';
-    }
-}
-
 void pf_jobs_close(pf_jobs *jobs)
 {
     if (!jobs)
         return;
     pf__http_free(jobs->http);
     pf__ledger_close(jobs->ledger);
-    wipe(jobs->token);
+    pf__secret_wipe(jobs->token);
     free(jobs->token);
     free(jobs->token_file);
     free(jobs->base_url);
@@ -242,43 +231,6 @@ pf_err pf__api_http(struct pf_jobs *jobs, struct pf__http **out)
 
 /* ---- tokens -------------------------------------------------------------- */
 
-/* A token goes into a header line: printable ASCII without spaces, or a
- * stray newline in a file would smuggle a header in. */
-static int token_ok(const char *t)
-{
-    if (!*t)
-        return 0;
-    for (const unsigned char *p = (const unsigned char *)t; *p; p++)
-        if (*p <= ' ' || *p >= 0x7f)
-            return 0;
-    return 1;
-}
-
-static pf_err read_token_file(struct pf_jobs *jobs, char **out)
-{
-    char *text = NULL;
-    size_t len = 0, n;
-    pf_err rc;
-
-    *out = NULL;
-    if ((rc = pf__read_text_file(jobs->ctx, jobs->token_file, PF__TOKEN_FILE_MAX,
-                                 &text, &len)))
-        return rc;
-    n = strcspn(text, "\r\n");
-    while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\t'))
-        n--;
-    text[n] = '\0';
-    if (!token_ok(text)) {
-        wipe(text);
-        free(text);
-        return pf__error(jobs->ctx, PF_EAUTH, "%s: the first line is not an API "
-                         "token (empty, or with spaces or control characters)",
-                         jobs->token_file);
-    }
-    *out = text;
-    return PF_OK;
-}
-
 /* The token for a provider's calls: the token file, else the first of the
  * provider's environment variables that is set. */
 static pf_err get_token(struct pf_jobs *jobs, const struct pf__provider *p,
@@ -292,7 +244,7 @@ static pf_err get_token(struct pf_jobs *jobs, const struct pf__provider *p,
         return PF_OK;
     }
     if (jobs->token_file) {
-        if ((rc = read_token_file(jobs, &token)))
+        if ((rc = pf__read_secret_file(jobs->ctx, jobs->token_file, "an API token", &token)))
             return rc;
     } else {
         const char *v = NULL, *name = NULL;
@@ -311,13 +263,13 @@ static pf_err get_token(struct pf_jobs *jobs, const struct pf__provider *p,
             return pf__error(jobs->ctx, PF_EAUTH, "%s: no API token: set %s, or give "
                              "a token file", p->title, names);
         }
-        if (!token_ok(v))
+        if (!pf__secret_ok(v))
             return pf__error(jobs->ctx, PF_EAUTH, "%s: $%s is not an API token "
                              "(spaces or control characters)", p->title, name);
         if (!(token = strdup(v)))
             return pf__error(jobs->ctx, PF_ENOMEM, "out of memory");
     }
-    wipe(jobs->token);
+    pf__secret_wipe(jobs->token);
     free(jobs->token);
     jobs->token = token;
     jobs->token_for = p;
@@ -433,7 +385,7 @@ pf_err pf__api_call(struct pf_jobs *jobs, const pf_job *job, const char *method,
     rc = jobs->transport ? jobs->transport(jobs->transport_ud, &req, reply)
                          : pf__http_request(h, &req, reply);
 out:
-    wipe(auth);
+    pf__secret_wipe(auth);
     free(auth);
     for (size_t i = 0; i < nextra; i++)
         free(extra[i]);

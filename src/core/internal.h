@@ -62,6 +62,17 @@ char *pf__asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 pf_err pf__read_text_file(pf_ctx *ctx, const char *path, size_t max_bytes,
                           char **out, size_t *out_len);
 
+/* Secrets (API tokens and keys) go into a header line: printable ASCII
+ * without spaces, or a stray newline in a file would smuggle a header in.
+ * pf__secret_ok says whether s is one; pf__secret_wipe overwrites s (NULL
+ * is fine) so no copy outlives its use; pf__read_secret_file reads the
+ * first line of path (trailing blanks cut, at most 64 KiB read) into a
+ * malloc'd *out, or fails with PF_EAUTH naming path and what it is not
+ * ("an API token"), nothing left in memory. */
+int pf__secret_ok(const char *s);
+void pf__secret_wipe(char *s);
+pf_err pf__read_secret_file(pf_ctx *ctx, const char *path, const char *what, char **out);
+
 /* Number of Unicode code points in a UTF-8 string, or -1 when it is not
  * valid UTF-8 (JSON Schema's maxLength counts characters, not bytes). */
 long pf__utf8_length(const char *s);

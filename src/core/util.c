@@ -344,3 +344,44 @@ pf_err pf__xdg_dir(pf_ctx *ctx, const char *env, const char *fallback,
     }
     return *out ? PF_OK : pf__error(ctx, PF_ENOMEM, "out of memory");
 }
+
+int pf__secret_ok(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p <= ' ' || *p >= 0x7f)
+            return 0;
+    return 1;
+}
+
+void pf__secret_wipe(char *s)
+{
+    volatile char *p = s;
+
+    while (p && *p)
+        *p++ = '\0';
+}
+
+pf_err pf__read_secret_file(pf_ctx *ctx, const char *path, const char *what, char **out)
+{
+    char *text = NULL;
+    size_t len = 0, n;
+    pf_err rc;
+
+    *out = NULL;
+    if ((rc = pf__read_text_file(ctx, path, 65536, &text, &len)))
+        return rc;
+    n = strcspn(text, "\r\n");
+    while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\t'))
+        n--;
+    text[n] = '\0';
+    if (!pf__secret_ok(text)) {
+        pf__secret_wipe(text);
+        free(text);
+        return pf__error(ctx, PF_EAUTH, "%s: the first line is not %s (empty, or with "
+                         "spaces or control characters)", path, what);
+    }
+    *out = text;
+    return PF_OK;
+}

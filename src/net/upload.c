@@ -823,51 +823,23 @@ out:
  * an upload_url (presigned: a secret) and the file_url the model fetches;
  * the bytes then go to upload_url in a PUT with that very content type. */
 #define PF__UP_FAL_REST "https://rest.fal.ai"
-#define PF__UP_FAL_KEY_MAX 4096
-
-static void pf__up_wipe(char *s)
-{
-    volatile char *p = s;
-
-    while (p && *p)
-        *p++ = '\0';
-}
 
 /* The key: the first line of credentials_file, else $FAL_KEY; printable
  * and without spaces, since it goes into a header line. */
 static pf_err pf__up_fal_key(struct pf__up *u, char **out)
 {
     const char *file = u->opts->credentials_file, *env = getenv("FAL_KEY");
-    char *text = NULL;
-    size_t len = 0, n;
-    pf_err rc;
 
     *out = NULL;
-    if (file) {
-        if ((rc = pf__read_text_file(u->ctx, file, PF__UP_FAL_KEY_MAX, &text, &len)))
-            return rc;
-    } else if (env && *env) {
-        if (!(text = strdup(env)))
-            return pf__error(u->ctx, PF_ENOMEM, "out of memory");
-    } else {
+    if (file)
+        return pf__read_secret_file(u->ctx, file, "an API key", out);
+    if (!env || !*env)
         return pf__error(u->ctx, PF_EAUTH, "fal: no API key to upload with: set FAL_KEY, "
                          "or give a credentials file");
-    }
-    n = strcspn(text, "\r\n");
-    while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\t'))
-        n--;
-    text[n] = '\0';
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
-        if (*p <= ' ' || *p >= 0x7f)
-            n = 0;
-    if (!n) {
-        pf__up_wipe(text);
-        free(text);
-        return pf__error(u->ctx, PF_EAUTH, "%s: not an API key (empty, or with spaces "
-                         "or control characters)", file ? file : "$FAL_KEY");
-    }
-    *out = text;
-    return PF_OK;
+    if (!pf__secret_ok(env))
+        return pf__error(u->ctx, PF_EAUTH, "$FAL_KEY: not an API key (spaces or control "
+                         "characters)");
+    return (*out = strdup(env)) ? PF_OK : pf__error(u->ctx, PF_ENOMEM, "out of memory");
 }
 
 static pf_err pf__up_fal(struct pf__up *u)
@@ -941,8 +913,8 @@ static pf_err pf__up_fal(struct pf__up *u)
 nomem:
     rc = pf__error(u->ctx, PF_ENOMEM, "out of memory");
 out:
-    pf__up_wipe(auth);
-    pf__up_wipe(key);
+    pf__secret_wipe(auth);
+    pf__secret_wipe(key);
     free(auth);
     free(key);
     free(url);
